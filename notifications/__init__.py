@@ -1,0 +1,52 @@
+"""A real-time notification bar for Django: stored, rendered once, pushed over Channels, swapped by htmx.
+
+Public API (imported lazily, so ``import notifications`` works before the app registry is ready)::
+
+    from notifications import notify, anotify, notify_all, anotify_all
+    notify(user, "Build 42 finished", level="success", url="/builds/42/")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "aarchive",
+    "amark_all_read",
+    "amark_read",
+    "anotify",
+    "anotify_all",
+    "archive",
+    "disconnect",
+    "mark_all_read",
+    "mark_read",
+    "notify",
+    "notify_all",
+    "push_state",
+    "refresh_all",
+]
+
+if TYPE_CHECKING:
+    from .api import (
+        aarchive,
+        amark_all_read,
+        amark_read,
+        anotify,
+        anotify_all,
+        archive,
+        disconnect,
+        mark_all_read,
+        mark_read,
+        notify,
+        notify_all,
+        push_state,
+        refresh_all,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

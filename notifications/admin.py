@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import api
+from .models import Level, Notification
+
+
+class ReadFilter(admin.SimpleListFilter):
+    title = _("read")
+    parameter_name = "read"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("no", _("Unread")), ("yes", _("Read"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
+        if self.value() == "no":
+            return queryset.unread()
+        if self.value() == "yes":
+            return queryset.read()
+        return queryset
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "recipient", "level", "group_count", "updated_at", "read_at", "archived_at"]
+    list_filter = ["level", ReadFilter, ("archived_at", admin.EmptyFieldListFilter), "recipient"]
+    search_fields = ["message", "title", "recipient__username", "group_key"]
+    list_select_related = ["recipient"]
+    raw_id_fields = ["recipient"]
+    date_hierarchy = "created_at"
+
+
+class SendForm(forms.Form):
+    message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
+    level = forms.ChoiceField(label=_("Level"), choices=Level.choices, initial=Level.INFO)
+    url = forms.CharField(label=_("Link"), required=False)
+
+
+@admin.action(description=_("Send a notification to the selected users"))
+def send_notification(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+    form = SendForm(request.POST if "message" in request.POST else None)
+    if form.is_valid():
+        try:
+            sent = api.notify(queryset, **form.cleaned_data)
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            count = len(sent)
+            modeladmin.message_user(
+                request,
+                ngettext("Notified %d user.", "Notified %d users.", count) % count,
+                messages.SUCCESS,
+            )
+            return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Send a notification"),
+        "form": form,
+        "queryset": queryset,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    }
+    return render(request, "admin/notifications/send_notification.html", context)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    # Add the action to the registered user admin, whatever class the project uses.
+    admin.site.get_model_admin(User).actions = [
+        *(admin.site.get_model_admin(User).actions or []),
+        send_notification,
+    ]
+else:  # pragma: no cover - projects that do not register their user model
+
+    @admin.register(User)
+    class NotifyingUserAdmin(UserAdmin):
+        actions = [send_notification]

@@ -1,0 +1,236 @@
+"""The notify API: store first, then push rendered frames once the transaction commits.
+
+Sync functions are for views, signals, management commands and workers; each has an ``a``-prefixed twin for
+async code. A push that fails loses nothing: the rows are the truth and every socket re-reads them on connect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, overload
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from . import conf, delivery, groups, rendering
+from .models import Notification
+from .state import chunks, load_states, unread_counts
+from .validation import clean_actions, clean_level, clean_text, clean_url, parse_pk
+
+User = AbstractBaseUser
+Recipients = User | QuerySet[Any] | Iterable[User]
+
+
+@overload
+def notify(recipients: User, message: str, **fields: Any) -> Notification: ...
+@overload
+def notify(recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Any) -> list[Notification]: ...
+
+
+def notify(
+    recipients: Recipients,
+    message: str,
+    *,
+    level: str = "info",
+    title: str = "",
+    url: str = "",
+    actions: Iterable[Mapping[str, str]] | None = None,
+    group_key: str = "",
+    actor: str = "",
+) -> Notification | list[Notification]:
+    """Store a notification for one user (returns it) or for many (returns the list), then push it live.
+
+    ``level`` is info, success, warning or error; ``url`` must be relative or on an allowed host;
+    ``actions`` are buttons (``{"label", "url"}``) that POST to your URLs; a non-empty ``group_key`` collapses
+    this notification into the recipient's unread one with the same key, which counts up (``actor`` names
+    who did it: "alice and 3 others ..."). Raises ``ValueError``/``TypeError`` on bad input, before storing.
+    """
+    fields = _clean(message, level=level, title=title, url=url, actions=actions, group_key=group_key, actor=actor)
+    if isinstance(recipients, User):
+        return _store([recipients.pk], fields)[0]
+    if isinstance(recipients, QuerySet):
+        ids = list(recipients.values_list("pk", flat=True))
+    else:
+        ids = [_user_pk(user) for user in recipients]
+    return _store(list(dict.fromkeys(ids)), fields)
+
+
+def notify_all(message: str, **fields: Any) -> list[Notification]:
+    """Notify every active user (one bulk insert, one push per user's group). Same fields as :func:`notify`."""
+    users = get_user_model()._default_manager.filter(is_active=True).order_by("pk")
+    return notify(users, message, **fields)
+
+
+def mark_read(user: User, pk: Any) -> bool:
+    """Mark one of ``user``'s notifications read. False (and nothing changes) unless it is theirs and unread."""
+    return _change(user, pk, read_at__isnull=True, read_at=timezone.now())
+
+
+def archive(user: User, pk: Any) -> bool:
+    """Dismiss one of ``user``'s notifications (it leaves the bar, stays in history). Dismissed means read."""
+    now = timezone.now()
+    return _change(user, pk, archived_at__isnull=True, archived_at=now, read_at=Coalesce("read_at", Value(now)))
+
+
+def mark_all_read(user: User) -> int:
+    """Mark all of ``user``'s notifications read; returns how many changed."""
+    changed = Notification.objects.filter(recipient=user).unread().update(read_at=timezone.now())
+    if changed:
+        push_state(user)
+    return changed
+
+
+def open_notification(user: User, pk: Any) -> Notification | None:
+    """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
+    pk = parse_pk(pk)
+    notification = Notification.objects.filter(recipient=user, pk=pk).first() if pk else None
+    if notification is not None:
+        mark_read(user, pk)
+    return notification
+
+
+def push_state(user: User | int) -> None:
+    """After the transaction commits, send ``user``'s whole current bar to all of their tabs."""
+    transaction.on_commit(partial(_push_states, [_user_pk(user)]))
+
+
+def refresh_all() -> None:
+    """Ask every open socket to re-read its bar (after bulk changes made outside this API, e.g. pruning)."""
+    transaction.on_commit(partial(delivery.send, [(groups.BROADCAST, {"type": "notification.refresh"})]))
+
+
+def disconnect(user: User | int, *, session_key: str | None = None, code: int = 4401) -> None:
+    """Close ``user``'s open sockets (only those of ``session_key`` when given), e.g. on logout."""
+    message = {"type": "notification.close", "code": code, "session_key": session_key}
+    transaction.on_commit(partial(delivery.send, [(groups.user_group(_user_pk(user)), message)]))
+
+
+anotify = sync_to_async(notify)
+anotify_all = sync_to_async(notify_all)
+amark_read = sync_to_async(mark_read)
+amark_all_read = sync_to_async(mark_all_read)
+aarchive = sync_to_async(archive)
+
+
+# Internals ------------------------------------------------------------------------------------------------
+
+
+def _user_pk(user: Any) -> int:
+    if isinstance(user, User):
+        if user.pk is None:
+            raise ValueError("cannot notify an unsaved user")
+        return user.pk
+    if isinstance(user, int) and not isinstance(user, bool):
+        return user
+    raise TypeError(f"recipients must be users (or a queryset of users), not {type(user).__name__}")
+
+
+def _clean(message: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "message": clean_text(message, field="message", max_length=conf.get("MAX_MESSAGE_LENGTH"), required=True),
+        "level": clean_level(fields["level"]),
+        "title": clean_text(fields["title"], field="title", max_length=conf.get("MAX_TITLE_LENGTH")),
+        "url": clean_url(fields["url"]),
+        "actions": clean_actions(fields["actions"]),
+        "group_key": clean_text(fields["group_key"], field="group_key", max_length=200),
+        "actor": clean_text(fields["actor"], field="actor", max_length=150),
+    }
+
+
+def _store(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notification]:
+    """Insert (or count up grouped) rows for ``user_ids``; schedule the push for after the commit."""
+    actor = fields.pop("actor")
+    now = timezone.now()
+    grouped: list[Notification] = []
+    with transaction.atomic():
+        if fields["group_key"]:
+            grouped = _count_up_groups(user_ids, fields, actor, now)
+        done = {n.recipient_id for n in grouped}
+        created = Notification.objects.bulk_create(
+            [
+                Notification(recipient_id=pk, actors=[actor] if actor else [], created_at=now, updated_at=now, **fields)
+                for pk in user_ids
+                if pk not in done
+            ],
+            batch_size=1000,
+        )
+        transaction.on_commit(partial(_push_new, created))
+        if grouped:
+            transaction.on_commit(partial(_push_states, [n.recipient_id for n in grouped]))
+    by_user = {n.recipient_id: n for n in [*created, *grouped]}
+    return [by_user[pk] for pk in user_ids]
+
+
+def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str, now: Any) -> list[Notification]:
+    """Fold the new notification into each recipient's open (unread, not dismissed) group with its key."""
+    found: list[Notification] = []
+    for chunk in chunks(user_ids):
+        found += (
+            Notification.objects.select_for_update()
+            .unread()
+            .active()
+            .filter(recipient_id__in=chunk, group_key=fields["group_key"])
+            .order_by("recipient_id", "-updated_at")
+        )
+    latest: dict[int, Notification] = {}
+    for n in found:
+        latest.setdefault(n.recipient_id, n)
+    for n in latest.values():
+        for name in ("message", "level", "title", "url", "actions"):
+            setattr(n, name, fields[name])
+        n.group_count += 1
+        if actor:
+            n.actors = [actor, *(a for a in n.actors if a != actor)][:50]
+        n.updated_at = now
+    Notification.objects.bulk_update(
+        latest.values(),
+        ["message", "level", "title", "url", "actions", "group_count", "actors", "updated_at"],
+    )
+    return list(latest.values())
+
+
+def _push_new(created: list[Notification]) -> None:
+    """One frame per recipient: the new item, their badge (rendered once per distinct count), an announcement."""
+    counts = unread_counts([n.recipient_id for n in created])
+    delivery.send(
+        (groups.user_group(n.recipient_id), {"type": "notification.push", "pk": n.pk, "html": html})
+        for n, html in rendering.render_new_frames(created, counts)
+    )
+
+
+def _push_states(user_ids: list[int]) -> None:
+    """Each user's whole bar, rendered once per user, to all of their tabs."""
+    delivery.send(
+        (
+            groups.user_group(pk),
+            {"type": "notification.state", "pks": state.pks, "html": rendering.render_state_frame(state)},
+        )
+        for pk, state in load_states(user_ids).items()
+    )
+
+
+def _change(
+    user: User, pk: Any, *, read_at__isnull: bool = False, archived_at__isnull: bool = False, **values: Any
+) -> bool:
+    """Update one of ``user``'s rows if it is still in the state the change starts from; push on success.
+
+    Someone else's id, an unknown id and a malformed id all give False and change nothing.
+    """
+    pk = parse_pk(pk)
+    if pk is None:
+        return False
+    qs = Notification.objects.filter(recipient=user, pk=pk)
+    if read_at__isnull:
+        qs = qs.unread()
+    if archived_at__isnull:
+        qs = qs.active()
+    changed = qs.update(**values) > 0
+    if changed:
+        push_state(user)
+    return changed

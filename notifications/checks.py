@@ -1,0 +1,86 @@
+"""System checks: misconfiguration fails loudly at start-up with stable ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+
+from . import conf, rendering
+
+IN_MEMORY = "channels.layers.InMemoryChannelLayer"
+
+
+@register(Tags.compatibility)
+def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]:
+    layers = getattr(settings, "CHANNEL_LAYERS", {})
+    if not layers.get("default", {}).get("BACKEND"):
+        return [
+            Error(
+                "No default channel layer: notifications would be stored but never pushed.",
+                hint="Set CHANNEL_LAYERS['default'] to channels_redis (or InMemoryChannelLayer for one process).",
+                id="notifications.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility, deploy=True)
+def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[Any]:
+    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+    if backend == IN_MEMORY:
+        return [
+            Warning(
+                "The in-memory channel layer reaches sockets of this process only: notifications sent from "
+                "other processes (manage.py notify, workers, other daphne workers) are stored but not pushed live.",
+                hint="Use channels_redis (the demo does when REDIS_URL is set) to run more than one process.",
+                id="notifications.W001",
+            )
+        ]
+    return []
+
+
+@register(Tags.templates)
+def check_partials(app_configs: Any, **kwargs: Any) -> list[Any]:
+    errors = []
+    for name in (rendering.BAR_TEMPLATE, rendering.ITEM_TEMPLATE, rendering.STATE_FRAME_TEMPLATE):
+        try:
+            get_template(name)
+        except TemplateDoesNotExist:
+            errors.append(
+                Error(
+                    f"The partial {name!r} cannot be found.",
+                    hint="Install the package from a wheel (it carries templates/partials/), or add the "
+                    "repository's templates/ directory to TEMPLATES['DIRS'].",
+                    id="notifications.E002",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
+    try:
+        conf.get("BAR_SIZE")
+    except KeyError as error:
+        return [Error(str(error.args[0]), hint=f"Known keys: {', '.join(conf.DEFAULTS)}.", id="notifications.E003")]
+    return []
+
+
+@register(Tags.urls)
+def check_urls(app_configs: Any, **kwargs: Any) -> list[Any]:
+    try:
+        reverse("notifications:history")
+    except NoReverseMatch:
+        return [
+            Error(
+                "notifications.urls is not included: the bar's forms and the history page have no URLs.",
+                hint='Add path("notifications/", include("notifications.urls")) to your URLconf.',
+                id="notifications.E004",
+            )
+        ]
+    return []

@@ -1,0 +1,60 @@
+"""The app's settings: one namespaced ``NOTIFICATIONS`` dict, read lazily, with documented defaults.
+
+Modelled on django-debug-toolbar's settings module: ``get("KEY")`` merges the project's
+``settings.NOTIFICATIONS`` over :data:`DEFAULTS`, and the cache is dropped on ``setting_changed``
+so ``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    # Items rendered in the bar (on page load, on every (re)connect, after every state change).
+    "BAR_SIZE": 10,
+    # Items per page on the history page (/notifications/).
+    "PAGE_SIZE": 20,
+    # Longest message accepted by notify(); longer input raises ValueError.
+    "MAX_MESSAGE_LENGTH": 1000,
+    # Longest title accepted by notify().
+    "MAX_TITLE_LENGTH": 200,
+    # prune_notifications deletes read notifications older than this many days.
+    "RETENTION_DAYS": 90,
+    # Path the bar's ws-connect points at; must match the route you include (notifications.routing).
+    "WEBSOCKET_PATH": "/ws/notifications/",
+    # When the channel layer fails during a push, log it (False) or raise (True). The row is stored either way.
+    "RAISE_PUSH_ERRORS": False,
+    # Largest text frame the consumer accepts from a browser, in bytes; larger frames close the socket (4413).
+    "MAX_FRAME_BYTES": 4096,
+    # Actions (mark read, dismiss...) one socket may send per ACTION_RATE_WINDOW seconds; more close it (4429).
+    "ACTION_RATE_LIMIT": 30,
+    "ACTION_RATE_WINDOW": 10,
+    # Hosts a notification url may point at, besides relative urls and the request's own host.
+    "ALLOWED_URL_HOSTS": [],
+}
+
+
+@cache
+def _merged() -> dict[str, Any]:
+    user = getattr(settings, "NOTIFICATIONS", {})
+    unknown = set(user) - set(DEFAULTS)
+    if unknown:
+        # Also reported by the notifications.E003 system check; raising here keeps typos from passing silently.
+        raise KeyError(f"Unknown NOTIFICATIONS setting(s): {', '.join(sorted(unknown))}")
+    return {**DEFAULTS, **user}
+
+
+def get(name: str) -> Any:
+    """Return the value of ``NOTIFICATIONS[name]``, or its default."""
+    return _merged()[name]
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "NOTIFICATIONS":
+        _merged.cache_clear()

@@ -1,0 +1,96 @@
+"""The Notification row: the source of truth for everything the bar shows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.TextChoices):
+    INFO = "info", _("Information")
+    SUCCESS = "success", _("Success")
+    WARNING = "warning", _("Warning")
+    ERROR = "error", _("Error")
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def for_user(self, user: object) -> NotificationQuerySet:
+        return self.filter(recipient=user)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+    def read(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=False)
+
+    def active(self) -> NotificationQuerySet:
+        """Not archived (dismissed): what the bar shows."""
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> NotificationQuerySet:
+        return self.filter(archived_at__isnull=False)
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.INFO)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    message = models.TextField(_("message"))
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    # [{"label": "Approve", "url": "/builds/42/approve/"}, ...]: buttons that POST to the caller's URLs.
+    actions = models.JSONField(_("actions"), default=list, blank=True)
+    # Notifications with the same group key collapse into one unread item that counts.
+    group_key = models.CharField(_("group key"), max_length=200, blank=True)
+    group_count = models.PositiveIntegerField(_("count"), default=1)
+    # Distinct actors of a grouped item, most recent first ("alice and 3 others ...").
+    actors = models.JSONField(_("actors"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Last activity: equals created_at, moved forward when a grouped item collects another notification.
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            # "latest N" in the bar and the history page.
+            models.Index(fields=["recipient", "-updated_at", "-id"], name="notif_recipient_latest"),
+            # "unread count": a partial index holding unread rows only, so it stays small.
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notif_recipient_unread"),
+            # Finding the open group a new notification joins.
+            models.Index(
+                fields=["recipient", "group_key"],
+                condition=Q(read_at__isnull=True) & ~Q(group_key=""),
+                name="notif_recipient_group",
+            ),
+            # prune_notifications.
+            models.Index(fields=["read_at"], condition=Q(read_at__isnull=False), name="notif_read_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {self.title or self.message[:60]}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def others_count(self) -> int:
+        """How many actors besides the latest one ("alice and 3 others")."""
+        return max(len(self.actors) - 1, 0)

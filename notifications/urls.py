@@ -1,0 +1,17 @@
+"""HTTP routes: ``path("notifications/", include("notifications.urls"))``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("", views.history, name="history"),
+    path("read-all/", views.read_all, name="read_all"),
+    path("<int:pk>/read/", views.read, name="read"),
+    path("<int:pk>/archive/", views.archive, name="archive"),
+    path("<int:pk>/open/", views.open_link, name="open"),
+]

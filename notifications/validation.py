@@ -1,0 +1,68 @@
+"""Checks on what callers pass to notify(): clear errors for bad input, safe links only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from . import conf
+from .models import Level
+
+
+def clean_level(level: str) -> str:
+    if level not in Level.values:
+        raise ValueError(f"level must be one of {', '.join(Level.values)}, not {level!r}")
+    return level
+
+
+def clean_text(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{field} must be a str, not {type(value).__name__}")
+    value = value.strip()
+    if required and not value:
+        raise ValueError(f"{field} must not be empty")
+    if len(value) > max_length:
+        raise ValueError(f"{field} is {len(value)} characters long; the limit is {max_length}")
+    return value
+
+
+def is_safe_url(url: str) -> bool:
+    """A relative URL, or an absolute http(s) URL on a host in ``ALLOWED_URL_HOSTS``; never ``javascript:``."""
+    allowed = set(conf.get("ALLOWED_URL_HOSTS"))
+    return url_has_allowed_host_and_scheme(url, allowed_hosts=allowed, require_https=False)
+
+
+def clean_url(url: str, *, field: str = "url") -> str:
+    url = clean_text(url, field=field, max_length=500)
+    if url and not is_safe_url(url):
+        raise ValueError(
+            f"{field} {url!r} is not safe: use a relative URL or add its host to NOTIFICATIONS['ALLOWED_URL_HOSTS']"
+        )
+    return url
+
+
+def clean_actions(actions: Iterable[Mapping[str, str]] | None) -> list[dict[str, str]]:
+    """Action buttons: ``[{"label": "Approve", "url": "/builds/42/approve/"}, ...]``."""
+    cleaned = []
+    for action in actions or ():
+        if not isinstance(action, Mapping) or set(action) != {"label", "url"}:
+            raise ValueError(f"each action must be a mapping with 'label' and 'url', not {action!r}")
+        label = clean_text(action["label"], field="action label", max_length=60, required=True)
+        url = clean_url(action["url"], field="action url")
+        if not url:
+            raise ValueError(f"action {label!r} needs a url")
+        cleaned.append({"label": label, "url": url})
+    return cleaned
+
+
+def parse_pk(value: Any) -> int | None:
+    """A notification id from a form or a frame: a positive integer (or its digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    if isinstance(value, int) and 0 < value < 2**63:
+        return value
+    return None

@@ -1,0 +1,82 @@
+"""HTTP views: the history page and the POST forms that work without JavaScript (and with htmx)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from . import api, conf
+from .models import Notification
+
+FILTERS = {
+    "unread": lambda qs: qs.active().unread(),
+    "all": lambda qs: qs.active(),
+    "archived": lambda qs: qs.archived(),
+}
+
+
+@require_GET
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    """Every notification of the user, paginated, filtered by ?show=unread|all|archived."""
+    show = request.GET.get("show", "all")
+    if show not in FILTERS:
+        show = "all"
+    qs = FILTERS[show](Notification.objects.filter(recipient=request.user))
+    page = Paginator(qs, conf.get("PAGE_SIZE")).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notifications/history.html",
+        {"page": page, "show": show, "filters": list(FILTERS)},
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """Where a no-JS form returns to: the page it came from, if it is ours, else the history page."""
+    target = request.POST.get("next") or request.headers.get("referer", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = "notifications:history"
+    return redirect(target)
+
+
+def _done(request: HttpRequest) -> HttpResponse:
+    # htmx requests need no page: the new state arrives over the socket. Plain forms go back where they were.
+    return HttpResponse(status=204) if request.headers.get("HX-Request") else _back(request)
+
+
+@require_POST
+@login_required
+def read(request: HttpRequest, pk: int) -> HttpResponse:
+    api.mark_read(request.user, pk)
+    return _done(request)
+
+
+@require_POST
+@login_required
+def archive(request: HttpRequest, pk: int) -> HttpResponse:
+    api.archive(request.user, pk)
+    return _done(request)
+
+
+@require_POST
+@login_required
+def read_all(request: HttpRequest) -> HttpResponse:
+    api.mark_all_read(request.user)
+    return _done(request)
+
+
+@require_POST
+@login_required
+def open_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark read and go to the notification's link, in one click."""
+    notification = api.open_notification(request.user, pk)
+    if notification is None or not notification.url:
+        raise Http404
+    if request.headers.get("HX-Request"):
+        return HttpResponseClientRedirect(notification.url)
+    return redirect(notification.url)

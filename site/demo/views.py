@@ -1,0 +1,57 @@
+"""The demo page: the bar, and a form to notify a chosen user or everyone."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from notifications import notify, notify_all
+from notifications.models import Level
+
+EVERYONE = "__all__"
+
+
+class SendForm(forms.Form):
+    recipient = forms.ChoiceField(label="To")
+    message = forms.CharField(label="Message", max_length=1000)
+    level = forms.ChoiceField(label="Level", choices=Level.choices, initial=Level.INFO)
+    url = forms.CharField(label="Link (optional)", required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        users = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["recipient"].choices = [
+            (EVERYONE, "Everyone"),
+            *((u.username, u.username) for u in users),
+        ]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/home.html", {"form": SendForm(initial={"recipient": request.user.username})})
+
+
+@require_POST
+@login_required
+def send(request: HttpRequest) -> HttpResponse:
+    form = SendForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        fields = {"level": data["level"], "url": data["url"]}
+        try:
+            if data["recipient"] == EVERYONE:
+                notify_all(data["message"], **fields)
+            else:
+                notify(get_user_model().objects.get(username=data["recipient"]), data["message"], **fields)
+        except ValueError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Sent.")
+    else:
+        messages.error(request, "Check the form: " + form.errors.as_text())
+    return redirect("home")

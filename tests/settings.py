@@ -1,0 +1,21 @@
+"""Settings for the unit tests: the demo project's, with a throwaway database and a fast hasher.
+
+``DATABASE_URL`` / ``REDIS_URL`` switch them to PostgreSQL / channels-redis exactly as in the demo.
+"""
+
+from __future__ import annotations
+
+import os
+
+from demo.settings import *  # noqa: F403
+
+if not os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WHITENOISE_USE_FINDERS = True
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"notifications": {"level": "INFO", "propagate": True}},
+}

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from notifications import notify, rendering
+from notifications.state import State
+
+pytestmark = pytest.mark.django_db
+
+
+def test_message_is_escaped_everywhere(alice: Any) -> None:
+    n = notify(alice, "<script>alert(1)</script>", title="<img src=x onerror=alert(2)>")
+    html = rendering.render_new_frame(n, 1) + rendering.render_state_frame(State(1, [n]))
+    assert "<script>" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_item_carries_the_contract_attributes(alice: Any) -> None:
+    n = notify(alice, "Build 42 finished", level="success")
+    html = rendering.render_item(n)
+    assert f'id="notification-{n.pk}"' in html
+    assert 'data-read="false"' in html
+    assert "nb-item--success" in html
+
+
+def test_new_frame_puts_item_on_top_and_replaces_badge(alice: Any) -> None:
+    n = notify(alice, "hello")
+    html = rendering.render_new_frame(n, 7)
+    assert '<ul id="notification-list" hx-swap-oob="afterbegin">' in html
+    assert 'id="notification-count" class="nb__count" role="img" hx-swap-oob="true"' in html
+    assert ">7</span>" in html
+    assert "7 unread notifications" in html
+
+
+def test_state_frame_replaces_badge_and_list(alice: Any) -> None:
+    items = [notify(alice, f"n{i}") for i in range(3)]
+    html = rendering.render_state_frame(State(2, items[::-1]))
+    assert html.index('id="notification-count"') < html.index('id="notification-list"')
+    assert html.count('hx-swap-oob="true"') == 2
+    assert html.index(f"notification-{items[2].pk}") < html.index(f"notification-{items[0].pk}")
+
+
+def test_badge_overflow_keeps_the_integer(alice: Any) -> None:
+    html = rendering.render_state_frame(State(120, []))
+    assert 'data-overflow="true"' in html
+    assert ">120</span>" in html
+
+
+def test_new_frames_render_badge_once_per_distinct_count(alice: Any, bob: Any, monkeypatch: Any) -> None:
+    created = notify([alice, bob], "hi")
+    calls: list[str] = []
+    original = rendering.render_to_string
+
+    def counting(name: str, *args: Any, **kwargs: Any) -> str:
+        calls.append(name)
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(rendering, "render_to_string", counting)
+    frames = list(rendering.render_new_frames(created, {alice.pk: 3, bob.pk: 3}))
+    assert len(frames) == 2
+    assert calls.count(rendering.BADGE_TEMPLATE) == 1
+    assert calls.count(rendering.ANNOUNCEMENT_TEMPLATE) == 1
+    assert calls.count(rendering.NEW_ITEM_FRAME_TEMPLATE) == 2
