@@ -1,0 +1,125 @@
+"""Browser-test fixtures: one real daphne for the session, Debian's Chromium, artifacts on failure."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from e2e.processes import ROOT, DemoServer
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = ROOT / "e2e-artifacts"
+
+expect.set_options(timeout=10_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(item.fspath).parent.name == "e2e":
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def _server_env(workdir: Path, redis_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'e2e.sqlite3'}",
+        "REDIS_URL": redis_url,
+        # Its own key space, even on a shared Redis.
+        "CHANNELS_PREFIX": f"e2e-{uuid.uuid4().hex[:8]}",
+    }
+
+
+@pytest.fixture(scope="session")
+def server_env(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> dict[str, str]:
+    workdir = tmp_path_factory.mktemp("e2e")
+    env = _server_env(workdir, redis_url)
+    DemoServer(workdir, env).manage("migrate", "--no-input", "-v0")
+    env["E2E_WORKDIR"] = str(workdir)
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(server_env: dict[str, str]) -> Iterator[DemoServer]:
+    """The demo on daphne, with Redis as channel layer so manage.py commands reach its sockets."""
+    demo = DemoServer(Path(server_env["E2E_WORKDIR"]), server_env)
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    item.stash.setdefault(_failed, False)
+    if report.failed:
+        item.stash[_failed] = True
+    return report
+
+
+_failed = pytest.StashKey[bool]()
+
+
+def _slug(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid).strip("-")
+
+
+@pytest.fixture(autouse=True)
+def keep_server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On failure, e2e-artifacts/<test>/server.log holds what each daphne logged during the test."""
+    offsets = {path: path.stat().st_size for path in DemoServer.log_paths if path.exists()}
+    yield
+    if request.node.stash.get(_failed, False):
+        folder = ARTIFACTS / _slug(request.node.nodeid)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "server.log").open("w") as out:
+            for path in DemoServer.log_paths:
+                out.write(f"==> {path.name} <==\n")
+                with path.open(errors="replace") as log:
+                    log.seek(offsets.get(path, 0))
+                    out.write(log.read())
+
+
+def log_in(page: Page, base_url: str, username: str, password: str) -> None:
+    """Log in through the form and wait until the bar's socket has sent its state."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("#login-form button[type=submit]")
+    wait_live(page)
+
+
+def wait_live(page: Page) -> None:
+    """The bar shows the state sent over the socket (the page-load render lacks data-live)."""
+    expect(page.locator("#notification-list[data-live]")).to_be_attached()
+
+
+@pytest.fixture
+def user_page(server: DemoServer, new_context: Callable[..., BrowserContext]) -> Callable[..., Page]:
+    """``user_page(username, password)``: a logged-in page in a browser context of its own."""
+
+    def make(username: str, password: str, **context_options: Any) -> Page:
+        page = new_context(**context_options).new_page()
+        log_in(page, server.base_url, username, password)
+        return page
+
+    return make

@@ -1,0 +1,127 @@
+"""Real processes for the browser tests: redis-server, daphne serving the demo, manage.py commands."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import IO, Any, ClassVar, Self
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class RedisServer:
+    """A private, diskless redis-server on a free port."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (the README's test command installs it)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+
+    def __enter__(self) -> Self:
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class DemoServer:
+    """The demo project on a real daphne, with its own database, on a free port.
+
+    ``env`` decides the database and channel layer (DATABASE_URL, REDIS_URL); every manage.py command run
+    through :meth:`manage` shares them, so a command is "another process" exactly as in production.
+    """
+
+    #: Every server's log file, so a failing test can keep what each one said (see e2e/conftest.py).
+    log_paths: ClassVar[list[Path]] = []
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT / "site"), "DJANGO_SETTINGS_MODULE": "demo.settings", **env}
+        self.log_path = workdir / f"daphne-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        if self.log_path not in DemoServer.log_paths:
+            DemoServer.log_paths.append(self.log_path)
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "demo.asgi:application"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, proc=self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def create_users(self, *prefixes: str) -> list[tuple[str, str]]:
+        """Fresh users for one test (unique names, so tests never share state)."""
+        suffix = uuid.uuid4().hex[:8]
+        users = [(f"{prefix}-{suffix}", f"pw-{prefix}") for prefix in prefixes]
+        self.manage("seed_demo", *(f"{name}:{password}" for name, password in users))
+        return users
+
+    def notify(self, username: str, message: str, *options: str) -> subprocess.CompletedProcess[str]:
+        return self.manage("notify", username, message, *options)

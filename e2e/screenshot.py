@@ -1,0 +1,36 @@
+"""Take the README's screenshot (docs/screenshot.png): python -m e2e.screenshot"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+from e2e.processes import ROOT, DemoServer
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = DemoServer(Path(tmp), {"DATABASE_URL": f"sqlite:///{tmp}/shot.sqlite3"})
+        server.manage("migrate", "--no-input", "-v0")
+        server.manage("seed_demo")
+        server.notify("alice", "Nightly backup completed", "--level", "success")
+        server.notify("alice", "Disk usage on db-2 is at 91%", "--level", "warning", "--title", "Capacity")
+        server.notify("alice", "Build 42 finished", "--level", "success", "--url", "/notifications/")
+        server.start()
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1000, "height": 520})
+                log_in(page, server.base_url, "alice", "alice")
+                page.click(".nb__toggle")
+                page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), animations="disabled")
+                browser.close()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python packages, Debian's chromium and redis-server when missing),
+# then run ruff and every test, browser tests included. Extra arguments go to pytest, e.g.
+#   scripts/test.sh e2e            only the browser tests
+#   scripts/test.sh -k read        tests whose name contains "read"
+# DATABASE_URL / REDIS_URL, when set, run the suite on PostgreSQL / that Redis instead of SQLite and a
+# private redis-server. Failed browser tests leave trace, screenshot and server log in e2e-artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  echo "Installing ${missing[*]} from Debian's packages..."
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+source scripts/_setup.sh test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+rm -rf e2e-artifacts
+exec .venv/bin/python -m pytest "$@"
