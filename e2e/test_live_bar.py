@@ -101,6 +101,7 @@ def test_page_loads_only_htmx_and_its_ws_extension(server: DemoServer, user_page
     assert all(not body.strip() for _, body in scripts)  # no inline script bodies
     handlers = page.eval_on_selector_all(
         "*",
-        "els => els.flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on') || n.startsWith('hx-on'))",
+        "els => els.flatMap(e => [...e.attributes].map(a => a.name))"
+        ".filter(n => n.startsWith('on') || n.startsWith('hx-on'))",
     )
     assert handlers == []
