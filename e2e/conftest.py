@@ -123,3 +123,18 @@ def user_page(server: DemoServer, new_context: Callable[..., BrowserContext]) ->
         return page
 
     return make
+
+
+@pytest.fixture
+def own_server(server_env: dict[str, str]) -> Iterator[DemoServer]:
+    """A daphne of the test's own (same database and Redis as ``server``), free to stop and restart."""
+    demo = DemoServer(Path(server_env["E2E_WORKDIR"]), server_env)
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+def open_bar(page: Page) -> None:
+    """Open the bar's dropdown (a <details>), if it is closed."""
+    if page.locator("#notification-bar details[open]").count() == 0:
+        page.click("#notification-bar summary")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from notifications import notify, notify_all
-from notifications.models import Level
+from notifications import mark_read, notify, notify_all
+from notifications.models import Level, Notification
 
 EVERYONE = "__all__"
 
@@ -21,6 +24,7 @@ class SendForm(forms.Form):
     message = forms.CharField(label="Message", max_length=1000)
     level = forms.ChoiceField(label="Level", choices=Level.choices, initial=Level.INFO)
     url = forms.CharField(label="Link (optional)", required=False)
+    ask = forms.BooleanField(label="Ask for a decision (Approve / Decline buttons)", required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -42,7 +46,14 @@ def send(request: HttpRequest) -> HttpResponse:
     form = SendForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        fields = {"level": data["level"], "url": data["url"]}
+        fields: dict[str, object] = {"level": data["level"], "url": data["url"]}
+        if data["ask"]:
+            ref = uuid.uuid4().hex
+            fields["group_key"] = f"decision-{ref}"
+            fields["actions"] = [
+                {"label": label, "url": reverse("decide", args=[ref, choice])}
+                for choice, label in (("approve", "Approve"), ("decline", "Decline"))
+            ]
         try:
             if data["recipient"] == EVERYONE:
                 notify_all(data["message"], **fields)
@@ -55,3 +66,16 @@ def send(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "Check the form: " + form.errors.as_text())
     return redirect("home")
+
+
+@require_POST
+@login_required
+def decide(request: HttpRequest, ref: str, choice: str) -> HttpResponse:
+    """Where a notification's Approve / Decline buttons post: the decision marks it read in every tab."""
+    if choice not in ("approve", "decline"):
+        raise Http404
+    mine = Notification.objects.filter(recipient=request.user, group_key=f"decision-{ref}").unread()
+    for pk in mine.values_list("pk", flat=True):
+        mark_read(request.user, pk)
+    messages.success(request, f"You chose: {choice}.")
+    return HttpResponse(status=204) if request.htmx else redirect("home")

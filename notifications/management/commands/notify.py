@@ -20,11 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--level", choices=Level.values, default=Level.INFO)
         parser.add_argument("--title", default="")
         parser.add_argument("--url", default="", help="A relative URL (or one on NOTIFICATIONS['ALLOWED_URL_HOSTS']).")
+        parser.add_argument("--group-key", default="", help="Collapse into the unread item with this key.")
+        parser.add_argument("--actor", default="", help="Who did it, for grouped items ('alice and 2 others').")
 
     def handle(self, *args: Any, username: str | None, message: str, **options: Any) -> None:
         if options["all"] == bool(username):
             raise CommandError("Give a username or --all (not both).")
-        fields = {"level": options["level"], "title": options["title"], "url": options["url"]}
+        fields = {name: options[name] for name in ("level", "title", "url", "group_key", "actor")}
         try:
             if options["all"]:
                 count = len(api.notify_all(message, **fields))
