@@ -102,8 +102,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve straight from the finders (no collectstatic step for the demo).
+# Serve straight from the finders (no collectstatic step for the demo). In production set DJANGO_STATIC_ROOT,
+# run collectstatic, and whitenoise serves the collected (compressed, cached) files.
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from notifications import notify
+from notifications.models import Notification
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def admin_client_(db: Any) -> Client:
+    admin = get_user_model().objects.create_superuser("root", password="root")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def test_changelist_filters_and_search(alice: Any, bob: Any, admin_client_: Client) -> None:
+    notify(alice, "Build 42 finished", level="success")
+    notify(bob, "Disk full", level="error")
+    url = "/admin/notifications/notification/"
+    assert admin_client_.get(url).status_code == 200
+    assert "Disk full" not in admin_client_.get(url + "?level__exact=success").content.decode()
+    assert "Build 42" not in admin_client_.get(url + "?q=disk").content.decode()
+    assert "Build 42" in admin_client_.get(url + "?read=no").content.decode()
+    assert admin_client_.get(url + f"?recipient__id__exact={bob.pk}").status_code == 200
+
+
+def test_send_action_notifies_the_selected_users(alice: Any, bob: Any, admin_client_: Client) -> None:
+    url = "/admin/auth/user/"
+    form = admin_client_.post(url, {"action": "send_notification", ACTION_CHECKBOX_NAME: [alice.pk, bob.pk]})
+    assert form.status_code == 200 and b"Send a notification" in form.content
+    done = admin_client_.post(
+        url,
+        {
+            "action": "send_notification",
+            ACTION_CHECKBOX_NAME: [alice.pk, bob.pk],
+            "message": "From the admin",
+            "level": "warning",
+            "url": "",
+        },
+        follow=True,
+    )
+    assert b"Notified 2 users." in done.content
+    assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == ["alice", "bob"]
+
+
+def test_send_action_shows_bad_input(alice: Any, admin_client_: Client) -> None:
+    response = admin_client_.post(
+        "/admin/auth/user/",
+        {
+            "action": "send_notification",
+            ACTION_CHECKBOX_NAME: [alice.pk],
+            "message": "x",
+            "level": "info",
+            "url": "javascript:alert(1)",
+        },
+    )
+    assert b"is not safe" in response.content
+    assert Notification.objects.count() == 0

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.template import Context, Template
+from django.test import RequestFactory
+
+from notifications import notify
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TEMPLATE = Template("{% load notifications %}{% notification_bar %}")
+
+
+def render(user: Any) -> str:
+    request = RequestFactory().get("/")
+    request.user = user
+    return TEMPLATE.render(Context({"request": request}))
+
+
+def test_bar_for_a_logged_in_user(alice: Any) -> None:
+    n = notify(alice, "hello <b>")
+    html = render(alice)
+    assert 'id="notification-bar"' in html and 'hx-ext="ws"' in html and 'ws-connect="/ws/notifications/"' in html
+    assert f'id="notification-{n.pk}"' in html
+    assert "hello &lt;b&gt;" in html
+    assert "X-CSRFToken" in html
+
+
+def test_nothing_for_anonymous_users(db: Any) -> None:
+    assert render(AnonymousUser()) == ""
+
+
+def test_websocket_path_setting(alice: Any, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"WEBSOCKET_PATH": "/live/bar/"}
+    assert 'ws-connect="/live/bar/"' in render(alice)

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from notifications import notify
+from notifications.models import Notification
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice_client(alice: Any) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    return client
+
+
+def csrf(client: Client) -> dict[str, str]:
+    client.get("/notifications/")
+    return {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+
+
+def history(client: Client, query: str = "") -> str:
+    """The history section of the page (the page's header holds the bar, with items of its own)."""
+    html = client.get(f"/notifications/{query}").content.decode()
+    return html[html.index('<section class="nb-history"') :]
+
+
+def test_history_needs_login(client: Client) -> None:
+    response = client.get("/notifications/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_history_is_paginated_and_filtered(alice: Any, bob: Any, alice_client: Client, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"PAGE_SIZE": 3}
+    created = [notify(alice, f"item {i}") for i in range(5)]
+    notify(bob, "bob's secret")
+    created[0].read_at = created[0].created_at
+    created[0].save()
+    created[1].archived_at = created[1].read_at = created[1].created_at
+    created[1].save()
+
+    page1 = history(alice_client)
+    assert "item 4" in page1 and "item 2" in page1 and "item 1" not in page1 and "bob&#x27;s secret" not in page1
+    assert "Page 1 of 2" in page1
+    assert "item 0" not in history(alice_client, "?show=unread&page=2")
+    assert "item 2" in history(alice_client, "?show=unread&page=1")
+    assert "item 1" not in history(alice_client, "?show=unread&page=2")
+    archived = history(alice_client, "?show=archived")
+    assert "item 1" in archived and "item 4" not in archived
+    # An unknown filter or page falls back instead of failing.
+    assert alice_client.get("/notifications/?show=evil&page=zzz").status_code == 200
+
+
+def test_history_items_are_plain_forms_with_csrf(alice: Any, alice_client: Client) -> None:
+    n = notify(alice, "hello")
+    html = alice_client.get("/notifications/").content.decode()
+    assert f'id="history-notification-{n.pk}"' in html
+    assert f'action="/notifications/{n.pk}/read/"' in html
+    assert "csrfmiddlewaretoken" in html
+    history = html[html.index('id="notification-history"') :]
+    assert "ws-send" not in history
+
+
+@pytest.mark.parametrize("path", ["/notifications/1/read/", "/notifications/1/archive/", "/notifications/read-all/"])
+def test_no_state_change_on_get(alice: Any, alice_client: Client, path: str) -> None:
+    notify(alice, "hello")
+    assert alice_client.get(path).status_code == 405
+    assert Notification.objects.unread().count() == 1
+
+
+def test_post_without_csrf_is_refused(alice: Any, alice_client: Client) -> None:
+    n = notify(alice, "hello")
+    assert alice_client.post(f"/notifications/{n.pk}/read/").status_code == 403
+    assert not Notification.objects.get().is_read
+
+
+def test_mark_read_archive_and_read_all_by_post(alice: Any, alice_client: Client) -> None:
+    first, second, _third = (notify(alice, f"n{i}") for i in range(3))
+    token = csrf(alice_client)
+    response = alice_client.post(f"/notifications/{first.pk}/read/", token)
+    assert response.status_code == 302 and response["Location"] == "/notifications/"
+    assert Notification.objects.get(pk=first.pk).is_read
+    alice_client.post(f"/notifications/{second.pk}/archive/", token)
+    assert Notification.objects.get(pk=second.pk).is_archived
+    alice_client.post("/notifications/read-all/", token)
+    assert Notification.objects.unread().count() == 0
+
+
+def test_htmx_posts_get_no_content(alice: Any, alice_client: Client) -> None:
+    n = notify(alice, "hello")
+    response = alice_client.post(f"/notifications/{n.pk}/read/", csrf(alice_client), headers={"HX-Request": "true"})
+    assert response.status_code == 204
+
+
+def test_someone_elses_notification_is_untouched(alice: Any, bob: Any, alice_client: Client) -> None:
+    theirs = notify(bob, "bob's")
+    token = csrf(alice_client)
+    for path in ("read", "archive", "open"):
+        response = alice_client.post(f"/notifications/{theirs.pk}/{path}/", token)
+        assert response.status_code in (302, 404)
+    theirs.refresh_from_db()
+    assert not theirs.is_read and not theirs.is_archived
+    assert alice_client.post("/notifications/99999999/open/", token).status_code == 404
+
+
+def test_open_marks_read_and_redirects_to_the_link(alice: Any, alice_client: Client) -> None:
+    n = notify(alice, "Build 42", url="/builds/42/")
+    token = csrf(alice_client)
+    response = alice_client.post(f"/notifications/{n.pk}/open/", token)
+    assert response.status_code == 302 and response["Location"] == "/builds/42/"
+    n.refresh_from_db()
+    assert n.is_read
+    htmx = alice_client.post(f"/notifications/{n.pk}/open/", token, headers={"HX-Request": "true"})
+    assert htmx["HX-Redirect"] == "/builds/42/"
+
+
+def test_back_redirect_ignores_foreign_referers(alice: Any, alice_client: Client) -> None:
+    n = notify(alice, "x")
+    response = alice_client.post(
+        f"/notifications/{n.pk}/read/", csrf(alice_client), headers={"referer": "https://evil.example/"}
+    )
+    assert response["Location"] == "/notifications/"
