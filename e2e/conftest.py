@@ -126,12 +126,25 @@ def user_page(server: DemoServer, new_context: Callable[..., BrowserContext]) ->
 
 
 @pytest.fixture
-def own_server(server_env: dict[str, str]) -> Iterator[DemoServer]:
-    """A daphne of the test's own (same database and Redis as ``server``), free to stop and restart."""
-    demo = DemoServer(Path(server_env["E2E_WORKDIR"]), server_env)
-    demo.start()
-    yield demo
-    demo.stop()
+def start_server(server_env: dict[str, str]) -> Iterator[Callable[..., DemoServer]]:
+    """``start_server(*daphne_args)``: another daphne (same database and Redis as ``server``), stopped after."""
+    started: list[DemoServer] = []
+
+    def start(*daphne_args: str) -> DemoServer:
+        demo = DemoServer(Path(server_env["E2E_WORKDIR"]), server_env, daphne_args=daphne_args)
+        demo.start()
+        started.append(demo)
+        return demo
+
+    yield start
+    for demo in started:
+        demo.stop()
+
+
+@pytest.fixture
+def own_server(start_server: Callable[..., DemoServer]) -> DemoServer:
+    """A daphne of the test's own, free to stop and restart."""
+    return start_server()
 
 
 def open_bar(page: Page) -> None:

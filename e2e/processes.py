@@ -77,8 +77,11 @@ class DemoServer:
     #: Every server's log file, so a failing test can keep what each one said (see e2e/conftest.py).
     log_paths: ClassVar[list[Path]] = []
 
-    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, env: dict[str, str], port: int | None = None, daphne_args: tuple[str, ...] = ()
+    ) -> None:
         self.workdir = workdir
+        self.daphne_args = daphne_args
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONPATH": str(ROOT / "site"), "DJANGO_SETTINGS_MODULE": "demo.settings", **env}
@@ -102,7 +105,11 @@ class DemoServer:
             DemoServer.log_paths.append(self.log_path)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "demo.asgi:application"],
+            [
+                *(sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)),
+                *self.daphne_args,
+                "demo.asgi:application",
+            ],
             env=self.env,
             cwd=ROOT,
             stdout=self._log,

@@ -65,8 +65,12 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         indexes = [
-            # "latest N" in the bar and the history page.
-            models.Index(fields=["recipient", "-updated_at", "-id"], name="notif_recipient_latest"),
+            # "latest N" in the bar and the history page: dismissed rows are not in it, so it skips none.
+            models.Index(
+                fields=["recipient", "-updated_at", "-id"],
+                condition=Q(archived_at__isnull=True),
+                name="notif_recipient_latest",
+            ),
             # "unread count": a partial index holding unread rows only, so it stays small.
             models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notif_recipient_unread"),
             # Finding the open group a new notification joins.

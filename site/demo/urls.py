@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import styleguide, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("send/", views.send, name="send"),
     path("decide/<str:ref>/<str:choice>/", views.decide, name="decide"),
+    path("styleguide/", styleguide.styleguide, name="styleguide"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", include("notifications.urls")),

@@ -1,0 +1,387 @@
+"""The styleguide (/styleguide/): every state of the bar, checked by eye once and by pixels ever after.
+
+Each test screenshots one ``<section id="state-...">`` (fixed viewport, device scale 1, reduced motion,
+animations disabled) and compares it with ``e2e/reference/<name>.png`` through the ``references`` fixture of
+the ``e2e.visual`` plugin (registered in the root conftest.py; else run pytest with ``-p e2e.visual``).
+After an intended design change: ``pytest e2e/test_styleguide.py --update-references``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from e2e.processes import DemoServer
+from e2e.visual import CHANNEL_THRESHOLD, MAX_DIFF_RATIO, References, compare, differs
+
+# One rendering setup for every screenshot: same size, scale, motion, colours, language and clock zone.
+CONTEXT = {
+    "viewport": {"width": 1280, "height": 900},
+    "device_scale_factor": 1,
+    "reduced_motion": "reduce",
+    "color_scheme": "light",
+    "locale": "en-US",
+    "timezone_id": "UTC",
+}
+SECTIONS = [
+    "state-tokens",
+    "state-bar",
+    "state-empty",
+    "state-one-unread",
+    "state-many-unread",
+    "state-levels",
+    "state-long-text",
+    "state-link",
+    "state-actions",
+    "state-grouped",
+    "state-read",
+    "state-archived",
+    "state-history",
+]
+Styleguide = Callable[..., Page]
+# A brand theme that sets custom properties only: the stylesheet's documented way to theme the bar.
+THEME = """
+:root {
+  --nb-accent: #7b1fa2;
+  --nb-badge-bg: #00796b;
+  --nb-badge-text: #ffffff;
+  --nb-unread-bg: #fff3e0;
+  --nb-info: #7b1fa2;
+  --nb-radius: 0px;
+  --nb-border: #9e9e9e;
+}
+"""
+
+
+@pytest.fixture
+def styleguide(server: DemoServer, new_context: Callable[..., BrowserContext]) -> Styleguide:
+    """``styleguide(**context_options)``: the styleguide, anonymous, loaded with its fonts."""
+
+    def make(**options: Any) -> Page:
+        page = new_context(**{**CONTEXT, **options}).new_page()
+        response = page.goto(f"{server.base_url}/styleguide/")
+        assert response is not None and response.status == 200
+        expect(page.locator("#state-history")).to_be_visible()
+        assert page.evaluate("document.fonts.ready.then(fonts => fonts.status)") == "loaded"
+        return page
+
+    return make
+
+
+def shot(section: Locator) -> bytes:
+    return section.screenshot(animations="disabled", caret="hide", scale="css")
+
+
+def section(page: Page, name: str) -> Locator:
+    return page.locator(f"section#{name}")
+
+
+def items(page: Page, name: str) -> Locator:
+    return section(page, name).locator(".nb-item")
+
+
+def panel_items(page: Page, name: str) -> Locator:
+    """The items of a bar state's open panel (the closed bar beside it holds the same items, hidden)."""
+    return section(page, name).locator(".sg-panel .nb-item")
+
+
+def css(locator: Locator, prop: str, pseudo: str | None = None) -> str:
+    return locator.evaluate("(el, [p, pseudo]) => getComputedStyle(el, pseudo).getPropertyValue(p)", [prop, pseudo])
+
+
+# --- the page ----------------------------------------------------------------------------------------------
+
+
+def test_anyone_opens_the_styleguide_without_logging_in_and_no_script_runs(styleguide: Styleguide) -> None:
+    page = styleguide()
+    assert page.url.endswith("/styleguide/")  # not sent to the login page
+    expect(page.locator("h1")).to_have_text("Notification bar · styleguide")
+    expect(page.locator("script")).to_have_count(0)  # htmx would connect and swap in real notifications
+    handlers = page.eval_on_selector_all(
+        "*", "els => els.flatMap(e => [...e.attributes].map(a => a.name)).filter(n => /^(on|hx-on)/.test(n))"
+    )
+    assert handlers == []
+    expect(page.locator("input[name=csrfmiddlewaretoken]")).to_have_count(0)  # the sample forms are inert
+
+
+def test_qa_finds_every_state_in_a_section_of_its_own_with_unique_ids(styleguide: Styleguide) -> None:
+    page = styleguide()
+    assert page.eval_on_selector_all("main > section", "els => els.map(e => e.id)") == SECTIONS
+    for name in SECTIONS:
+        expect(section(page, name).locator("h2")).to_have_count(1)
+        expect(page.locator(f'.sg-toc a[href="#{name}"]')).to_have_count(1)
+    ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # The one real bar keeps the partials' contract ids.
+    for contract_id in ("notification-bar", "notification-count", "notification-list"):
+        expect(section(page, "state-bar").locator(f"#{contract_id}")).to_have_count(1)
+
+
+def test_clicking_a_sample_button_is_refused_and_changes_nothing(styleguide: Styleguide) -> None:
+    page = styleguide()
+    with page.expect_navigation() as navigation:
+        panel_items(page, "state-one-unread").get_by_role("button", name=re.compile("^Mark read")).click()
+    response = navigation.value
+    assert response is not None and response.status == 403  # no CSRF token: Django refuses the POST
+
+
+# --- the bar's states ----------------------------------------------------------------------------------------
+
+
+def test_designer_reads_every_design_token_with_a_swatch(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    tokens = section(page, "state-tokens")
+    for name in ("--nb-accent", "--nb-badge-bg", "--nb-radius", "--nb-unread-bg", "--nb-error", "--nb-shadow"):
+        expect(tokens.locator(f'tr[data-token="{name}"]')).to_have_count(1)
+    expect(tokens.locator('tr[data-token="--nb-accent"]')).to_contain_text("#2f5bd3")
+    expect(tokens.locator('tr[data-token="--nb-accent"]')).to_contain_text("#8fb0ff")  # its dark value
+    references.assert_matches("state-tokens", shot(tokens))
+
+
+def test_designer_opens_the_real_bar_and_its_panel_drops_down(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    stage = section(page, "state-bar")
+    expect(stage.locator("#notification-bar details")).not_to_have_attribute("open", "")
+    references.assert_matches("state-bar", shot(stage))
+
+    stage.locator("#notification-bar summary").click()
+    expect(stage.locator("#notification-bar details")).to_have_attribute("open", "")
+    panel = stage.locator("#notification-bar .nb__panel")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_role("link", name="All notifications")).to_be_visible()
+    page.mouse.move(0, 0)  # no hover outline in the picture
+    box, frame = panel.bounding_box(), stage.bounding_box()
+    assert box and frame and box["y"] + box["height"] <= frame["y"] + frame["height"], "the panel overflows"
+    references.assert_matches("state-bar-open", shot(stage))
+
+
+def test_designer_sees_the_empty_bar_with_a_zero_badge(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    badge = section(page, "state-empty").locator(".nb__toggle .nb__count")
+    expect(badge).to_have_text("0")
+    expect(badge).to_have_attribute("aria-label", "0 unread notifications")
+    expect(items(page, "state-empty")).to_have_count(0)
+    references.assert_matches("state-empty", shot(section(page, "state-empty")))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="partials/notification_list.html leaves whitespace inside the <ul>, so Chromium never matches "
+    ".nb__list:empty and the '—' placeholder of notifications.css never shows (see the styleguide's report)",
+)
+def test_designer_sees_a_placeholder_in_an_empty_list(styleguide: Styleguide) -> None:
+    page = styleguide()
+    empty_list = section(page, "state-empty").locator(".sg-panel .nb__list")
+    assert css(empty_list, "content", "::before") == '"—"'
+
+
+def test_designer_sees_one_unread_notification_highlighted(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    expect(section(page, "state-one-unread").locator(".nb__toggle .nb__count")).to_have_text("1")
+    expect(panel_items(page, "state-one-unread")).to_have_count(1)
+    expect(panel_items(page, "state-one-unread")).to_have_attribute("data-read", "false")
+    expect(panel_items(page, "state-one-unread")).to_contain_text("Build 42 finished")
+    references.assert_matches("state-one-unread", shot(section(page, "state-one-unread")))
+
+
+def test_designer_sees_99_plus_while_the_badge_keeps_the_exact_count(
+    styleguide: Styleguide, references: References
+) -> None:
+    page = styleguide()
+    badge = section(page, "state-many-unread").locator(".nb__toggle .nb__count")
+    expect(badge).to_have_text("128")  # the contract: the exact integer
+    expect(badge).to_have_attribute("data-overflow", "true")
+    expect(badge).to_have_attribute("aria-label", "128 unread notifications")
+    assert css(badge, "content", "::after") == '"99+"'  # what the eye reads
+    assert css(badge, "font-size") == "0px"  # the integer itself takes no room
+    expect(panel_items(page, "state-many-unread")).to_have_count(3)
+    references.assert_matches("state-many-unread", shot(section(page, "state-many-unread")))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="notifications.css: .nb__count[data-overflow] sets font-size: 0, which also zeroes the badge's "
+    "em-based line-height, padding and min-width: the '99+' pill is 4px tall (see the styleguide's report)",
+)
+def test_designer_sees_the_99_plus_pill_as_tall_as_a_normal_badge(styleguide: Styleguide) -> None:
+    page = styleguide()
+    one = section(page, "state-one-unread").locator(".nb__toggle .nb__count").bounding_box()
+    many = section(page, "state-many-unread").locator(".nb__toggle .nb__count").bounding_box()
+    assert one and many
+    assert abs(many["height"] - one["height"]) <= 1, (many, one)
+    assert many["width"] >= one["width"]
+
+
+# --- items ---------------------------------------------------------------------------------------------------
+
+
+def test_designer_sees_every_level_styled_distinctly(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    levels = items(page, "state-levels")
+    expect(levels).to_have_count(4)
+    assert [levels.nth(i).get_attribute("data-level") for i in range(4)] == ["info", "success", "warning", "error"]
+    stripes = {css(levels.nth(i).locator(".nb-item__level"), "background-color") for i in range(4)}
+    assert len(stripes) == 4, stripes
+    for i, spoken in enumerate(("Information", "Success", "Warning", "Error")):
+        expect(levels.nth(i).locator(".nb-item__level")).to_have_attribute("aria-label", spoken)
+    references.assert_matches("state-levels", shot(section(page, "state-levels")))
+
+
+def test_designer_sees_long_text_wrap_inside_the_panel(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    item = items(page, "state-long-text")
+    expect(item).to_have_count(1)
+    overflow = item.evaluate(
+        "el => [el, ...el.querySelectorAll('*:not(.nb-visually-hidden)')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className)"
+    )
+    assert overflow == []  # nothing scrolls sideways
+    panel, box = section(page, "state-long-text").locator(".nb__panel").bounding_box(), item.bounding_box()
+    assert panel and box and box["x"] + box["width"] <= panel["x"] + panel["width"]
+    one_line = items(page, "state-link").bounding_box()
+    assert one_line and box["height"] > 3 * one_line["height"] / 2  # it wrapped onto several lines
+    references.assert_matches("state-long-text", shot(section(page, "state-long-text")))
+
+
+def test_designer_sees_a_link_as_a_button_that_opens_it(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    item = items(page, "state-link")
+    link = item.get_by_role("button", name="Build 42 finished: open the build", exact=True)
+    expect(link).to_have_class(re.compile(r"nb-item__message--link"))
+    expect(item.locator("form.nb-item__open")).to_have_attribute("action", re.compile(r"/notifications/\d+/open/$"))
+    assert css(link, "text-decoration-line") == "underline"
+    references.assert_matches("state-link", shot(section(page, "state-link")))
+
+
+def test_designer_sees_action_buttons_under_the_message(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    actions = items(page, "state-actions").locator(".nb-item__actions")
+    expect(actions.get_by_role("button")).to_have_text(["Approve", "Decline"])
+    expect(actions.locator("form").first).to_have_attribute("hx-post", "/releases/31/approve/")
+    references.assert_matches("state-actions", shot(section(page, "state-actions")))
+
+
+def test_designer_sees_a_grouped_item_as_one_sentence(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    grouped = items(page, "state-grouped")
+    expect(grouped).to_have_count(2)
+    expect(grouped.nth(0).locator(".nb-item__message")).to_have_text("alice and 3 others commented on Build 42")
+    expect(grouped.nth(1).locator(".nb-item__message")).to_have_text("Nightly backup failed (\u00d73)")
+    references.assert_matches("state-grouped", shot(section(page, "state-grouped")))
+
+
+def test_designer_sees_read_items_quieter_than_unread(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    read, unread = items(page, "state-read"), panel_items(page, "state-one-unread")
+    expect(read).to_have_attribute("data-read", "true")
+    expect(read.get_by_role("button", name=re.compile("^Mark read"))).to_have_count(0)
+    expect(read.get_by_role("button", name=re.compile("^Dismiss"))).to_have_count(1)
+    assert css(read, "background-color") != css(unread, "background-color")
+    read_weight = int(css(read.locator(".nb-item__message"), "font-weight"))
+    assert read_weight < int(css(unread.locator(".nb-item__message"), "font-weight"))
+    references.assert_matches("state-read", shot(section(page, "state-read")))
+
+
+def test_designer_sees_archived_items_without_buttons(styleguide: Styleguide, references: References) -> None:
+    page = styleguide()
+    archived = items(page, "state-archived")
+    expect(archived).to_have_attribute("id", re.compile(r"^history-notification-\d+$"))
+    expect(archived).to_have_attribute("data-read", "true")
+    expect(archived.get_by_role("button")).to_have_count(0)
+    references.assert_matches("state-archived", shot(section(page, "state-archived")))
+
+
+def test_designer_sees_history_items_with_plain_forms_and_their_own_ids(
+    styleguide: Styleguide, references: References
+) -> None:
+    page = styleguide()
+    history = items(page, "state-history")
+    expect(history).to_have_count(2)
+    for i in range(2):
+        expect(history.nth(i)).to_have_attribute("id", re.compile(r"^history-notification-\d+$"))
+    expect(history.locator("form[ws-send]")).to_have_count(0)  # plain POST forms, no socket
+    expect(history.nth(0).get_by_role("button", name=re.compile("^Mark read"))).to_have_count(1)
+    references.assert_matches("state-history", shot(section(page, "state-history")))
+
+
+# --- theming -------------------------------------------------------------------------------------------------
+
+
+def test_brand_theme_through_custom_properties_restyles_the_bar(styleguide: Styleguide, references: References) -> None:
+    declarations = re.findall(r"([\w-]+)\s*:[^;{}]+;", THEME)
+    assert declarations and all(name.startswith("--nb-") for name in declarations)  # custom properties only
+    page = styleguide()
+    stage = section(page, "state-many-unread")
+    default = shot(stage)
+
+    page.add_style_tag(content=THEME)
+    badge = stage.locator(".nb__toggle .nb__count")
+    expect(badge).to_have_css("background-color", "rgb(0, 121, 107)")
+    expect(panel_items(page, "state-many-unread").first).to_have_css("border-radius", "0px")
+    expect(panel_items(page, "state-many-unread").first).to_have_css("background-color", "rgb(255, 243, 224)")
+    themed = shot(stage)
+    references.assert_matches("theme-state-many-unread", themed)
+    assert differs(themed, default), "the theme changed nothing: the CSS no longer reads its custom properties"
+
+
+@pytest.mark.parametrize("name", ["state-many-unread", "state-levels"])
+def test_dark_mode_visitor_sees_the_dark_palette(styleguide: Styleguide, references: References, name: str) -> None:
+    light = styleguide()
+    dark = styleguide(color_scheme="dark")
+    expect(dark.locator("body")).to_have_css("background-color", "rgb(18, 21, 27)")  # --nb-page-bg, dark
+    expect(light.locator("body")).to_have_css("background-color", "rgb(246, 247, 249)")
+    dark_shot = shot(section(dark, name))
+    references.assert_matches(f"dark-{name}", dark_shot)
+    assert differs(dark_shot, shot(section(light, name))), "dark mode changed nothing"
+
+
+# --- the comparison itself (no browser) ----------------------------------------------------------------------
+
+
+def _canvas(colour: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    return Image.new("RGB", (100, 100), colour)
+
+
+def test_qa_is_warned_only_when_a_screenshot_drifts_beyond_tolerance() -> None:
+    base = _canvas()
+    speck = base.copy()
+    speck.putpixel((5, 5), (0, 0, 0))  # 1 pixel of 10,000: noise
+    block = base.copy()
+    block.paste((0, 0, 0), (0, 0, 10, 10))  # 100 pixels: 1 %
+    tint = _canvas((255 - CHANNEL_THRESHOLD, 255, 255))  # every pixel, below the channel threshold
+    assert compare(speck, base).differing == 1 and not differs(speck, base)
+    assert compare(block, base).ratio == 0.01 > MAX_DIFF_RATIO and differs(block, base)
+    assert compare(tint, base).differing == 0
+    assert differs(base, Image.new("RGB", (100, 101), "white"))  # another size always differs
+
+
+def test_qa_gets_actual_expected_and_diff_images_when_a_reference_no_longer_matches(tmp_path: Path) -> None:
+    refs = References(artifacts=tmp_path / "artifacts", update=False, folder=tmp_path / "reference")
+    refs.folder.mkdir()
+    _canvas().save(refs.path("sample"))
+    changed = _canvas()
+    changed.paste((200, 0, 0), (0, 0, 20, 20))
+    png = tmp_path / "changed.png"
+    changed.save(png)
+
+    with pytest.raises(pytest.fail.Exception, match=r"400 of 10000 pixels differ \(4\.00% > 0\.50%\)"):
+        refs.assert_matches("sample", png.read_bytes())
+    assert sorted(p.name for p in refs.artifacts.iterdir()) == [
+        "sample-actual.png",
+        "sample-diff.png",
+        "sample-expected.png",
+    ]
+    assert Image.open(refs.artifacts / "sample-diff.png").getpixel((5, 5)) == (230, 0, 0)
+
+    updating = References(artifacts=tmp_path / "unused", update=True, folder=refs.folder)
+    updating.assert_matches("sample", png.read_bytes())
+    assert updating.updated == [refs.path("sample")]
+    refs.assert_matches("sample", png.read_bytes())  # the new reference matches
+    updating.assert_matches("sample", png.read_bytes())
+    assert updating.updated == [refs.path("sample")]  # within tolerance: not rewritten again
