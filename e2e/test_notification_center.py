@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.conftest import log_in, open_bar, wait_live
 from e2e.processes import DemoServer
+from e2e.test_security import RECORD_CLOSE_CODE
 
 RESTART_TIMEOUT = 30_000  # htmx retries with exponential back-off (full jitter, 1 s, 2 s, 4 s, ...)
 
@@ -88,8 +89,11 @@ def test_page_catches_up_after_a_server_restart(own_server: DemoServer, new_cont
     log_in(page, own_server.base_url, alice, pw)
     own_server.notify(alice, "before the restart")
     expect(items(page)).to_have_count(1)
+    page.evaluate(RECORD_CLOSE_CODE)
 
     own_server.stop()
+    # daphne drops its sockets on SIGTERM (1006; autobahn cannot send 1012): codes the ws extension retries.
+    page.wait_for_function("[1006, 1012].includes(window.__closeCode)")
     own_server.notify(alice, "sent while the server was down")
     own_server.notify(alice, "also sent while down", "--level", "error")
     own_server.start()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import log_in, wait_live
@@ -103,3 +104,53 @@ def test_a_stalled_client_does_not_hold_up_the_others_and_is_dropped(
         pass
     finally:
         stalled.close()
+
+
+def raw_client(server: DemoServer, cookie: str | None, origin: str | None = None) -> Any:
+    from websockets.sync.client import connect
+
+    headers = {"Origin": origin or server.base_url}
+    if cookie:
+        headers["Cookie"] = cookie
+    return connect(f"ws://127.0.0.1:{server.port}/ws/notifications/", additional_headers=headers, open_timeout=10)
+
+
+def close_code_after(server: DemoServer, cookie: str | None, *frames: str | bytes) -> int:
+    """Connect, send ``frames``, and return the close code the server sent."""
+    from websockets.exceptions import ConnectionClosed
+
+    with raw_client(server, cookie) as ws:
+        try:
+            for frame in frames:
+                ws.send(frame)
+            while True:
+                ws.recv(timeout=10)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else 1006
+    raise AssertionError("unreachable")
+
+
+def test_close_codes_reach_a_real_client_through_daphne(server: DemoServer, new_context: Any) -> None:
+    """What the README promises a client sees, measured on the wire, not only in the test communicator."""
+    from websockets.exceptions import InvalidStatus
+
+    [(alice, pw)] = server.create_users("alice")
+    page = new_context().new_page()
+    log_in(page, server.base_url, alice, pw)
+    cookie = "sessionid=" + next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
+
+    assert close_code_after(server, None) == 4401
+    assert close_code_after(server, cookie, b"\x00binary") == 4415
+    assert close_code_after(server, cookie, '{"action": "read", "id": "' + "9" * 5000 + '"}') == 4413
+    assert close_code_after(server, cookie, *['{"action": "nothing"}'] * 31) == 4429
+    # Garbage is ignored: the socket stays open and still delivers.
+    with raw_client(server, cookie) as ws:
+        ws.recv(timeout=10)  # state
+        for frame in ("not json", "[]", '{"action": "drop"}', '{"action": "read", "id": "-1"}'):
+            ws.send(frame)
+        server.notify(alice, "still here")
+        assert "still here" in ws.recv(timeout=10)
+    # A foreign Origin never gets a socket.
+    with pytest.raises(InvalidStatus) as refused, raw_client(server, cookie, origin="http://evil.example"):
+        pass
+    assert refused.value.response.status_code == 403

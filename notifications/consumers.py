@@ -8,8 +8,12 @@ Close codes a client can see:
 ======  ==================================================================================
 4401    not logged in, logged out, or deactivated (htmx does not retry: reload to log in)
 4413    a frame larger than ``MAX_FRAME_BYTES``
+4415    a binary frame (only text frames are understood)
 4429    more than ``ACTION_RATE_LIMIT`` actions in ``ACTION_RATE_WINDOW`` seconds
-1003    a binary frame (only text frames are understood)
+1006    (seen by the browser, not sent) the server went away, e.g. a restart: htmx reconnects with back-off
+
+daphne (autobahn) sends only 1000 and 3000-4999, so codes are in the application range 4xxx, and a shutdown
+cannot say 1012: its sockets drop (1006), which the ws extension retries exactly as it would retry 1012.
 ======  ==================================================================================
 
 Anything else a client sends (not JSON, not an object, an unknown action, a bad id) is ignored and logged.
@@ -34,7 +38,7 @@ logger = logging.getLogger("notifications")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FRAME_TOO_LARGE = 4413
 CLOSE_RATE_LIMITED = 4429
-CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_UNSUPPORTED_DATA = 4415
 
 #: What a browser may ask for over the socket, and the API call that does it.
 ACTIONS = {

@@ -120,7 +120,7 @@ async def test_garbage_is_ignored_and_the_socket_stays_open(alice: Any, layer: A
         assert f"notification-{n.pk}" in await ws.receive_from()
 
 
-async def test_binary_frame_closes_with_1003(alice: Any, layer: Any) -> None:
+async def test_binary_frame_closes_with_4415(alice: Any, layer: Any) -> None:
     async with connected(alice) as ws:
         await ws.send_to(bytes_data=b"\x00\x01")
         assert (await ws.receive_output())["code"] == CLOSE_UNSUPPORTED_DATA
