@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from e2e.processes import ROOT, DemoServer
+from e2e.processes import DemoServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,7 +23,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ARTIFACTS = ROOT / "e2e-artifacts"
 
 expect.set_options(timeout=10_000)
 
@@ -79,17 +77,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 _failed = pytest.StashKey[bool]()
 
 
-def _slug(nodeid: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid).strip("-")
-
-
 @pytest.fixture(autouse=True)
-def keep_server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    """On failure, e2e-artifacts/<test>/server.log holds what each daphne logged during the test."""
+def keep_server_log_on_failure(request: pytest.FixtureRequest, output_path: str) -> Iterator[None]:
+    """On failure, server.log beside the trace and screenshot holds what each daphne logged during the test."""
     offsets = {path: path.stat().st_size for path in DemoServer.log_paths if path.exists()}
     yield
     if request.node.stash.get(_failed, False):
-        folder = ARTIFACTS / _slug(request.node.nodeid)
+        folder = Path(output_path)
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / "server.log").open("w") as out:
             for path in DemoServer.log_paths:
