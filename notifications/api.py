@@ -53,11 +53,11 @@ def notify(
     """
     fields = _clean(message, level=level, title=title, url=url, actions=actions, group_key=group_key, actor=actor)
     if isinstance(recipients, User):
-        return _store([recipients.pk], fields)[0]
+        return _store([_saved_pk(recipients)], fields)[0]
     if isinstance(recipients, QuerySet):
         ids = list(recipients.values_list("pk", flat=True))
     else:
-        ids = [_user_pk(user) for user in recipients]
+        ids = [_saved_pk(user) for user in recipients]
     return _store(list(dict.fromkeys(ids)), fields)
 
 
@@ -121,14 +121,16 @@ aarchive = sync_to_async(archive)
 # Internals ------------------------------------------------------------------------------------------------
 
 
-def _user_pk(user: Any) -> int:
-    if isinstance(user, User):
-        if user.pk is None:
-            raise ValueError("cannot notify an unsaved user")
-        return user.pk
-    if isinstance(user, int) and not isinstance(user, bool):
-        return user
-    raise TypeError(f"recipients must be users (or a queryset of users), not {type(user).__name__}")
+def _saved_pk(user: Any) -> int:
+    if not isinstance(user, User):
+        raise TypeError(f"recipients must be users (or a queryset of users), not {type(user).__name__}")
+    if user.pk is None:
+        raise ValueError("cannot notify an unsaved user")
+    return user.pk
+
+
+def _user_pk(user: User | int) -> int:
+    return user if isinstance(user, int) and not isinstance(user, bool) else _saved_pk(user)
 
 
 def _clean(message: str, **fields: Any) -> dict[str, Any]:

@@ -92,9 +92,13 @@ def test_allowed_hosts_setting_admits_absolute_links(alice: Any, settings: Any) 
     assert notify(alice, "ok", url="https://ci.example.com/b/1").url == "https://ci.example.com/b/1"
 
 
-def test_recipients_must_be_users(db: Any) -> None:
-    with pytest.raises(TypeError):
-        notify(["alice"], "hi")  # type: ignore[list-item]
+def test_recipients_must_be_saved_users(alice: Any) -> None:
+    for bad in (["alice"], [alice.pk], [alice, None]):
+        with pytest.raises(TypeError):
+            notify(bad, "hi")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unsaved"):
+        notify(get_user_model()(username="ghost"), "hi")
+    assert Notification.objects.count() == 0
 
 
 def test_mark_read_only_touches_the_owners_row(alice: Any, bob: Any, sent: list[Any]) -> None:
