@@ -9,6 +9,9 @@ import pytest
 
 from e2e.processes import RedisServer
 
+# Visual checks of the styleguide: the `references` fixture and `--update-references`.
+pytest_plugins = ["e2e.visual"]
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
