@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, overload
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -111,11 +111,13 @@ def disconnect(user: User | int, *, session_key: str | None = None, code: int = 
     transaction.on_commit(partial(delivery.send, [(groups.user_group(_user_pk(user)), message)]))
 
 
-anotify = sync_to_async(notify)
-anotify_all = sync_to_async(notify_all)
-amark_read = sync_to_async(mark_read)
-amark_all_read = sync_to_async(mark_all_read)
-aarchive = sync_to_async(archive)
+# Async twins. database_sync_to_async (not plain sync_to_async) closes the worker thread's stale connections
+# around each call, as long-lived async processes (consumers, workers) need.
+anotify = database_sync_to_async(notify)
+anotify_all = database_sync_to_async(notify_all)
+amark_read = database_sync_to_async(mark_read)
+amark_all_read = database_sync_to_async(mark_all_read)
+aarchive = database_sync_to_async(archive)
 
 
 # Internals ------------------------------------------------------------------------------------------------

@@ -19,12 +19,24 @@ def run(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_notify_one_user(alice: Any) -> None:
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def test_notify_one_user(alice: Any, settings: Any) -> None:
+    settings.CHANNEL_LAYERS = IN_MEMORY
     out, err = run("notify", "alice", "Build 42 finished", "--level", "success", "--url", "/builds/42/")
     n = Notification.objects.get()
     assert (n.recipient, n.message, n.level, n.url) == (alice, "Build 42 finished", "success", "/builds/42/")
     assert "Stored a notification for alice" in out
     assert "REDIS_URL" in err  # the in-memory layer cannot reach another process's sockets
+
+
+def test_notify_says_nothing_more_with_a_shared_layer(alice: Any, settings: Any, redis_url: str) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
+    out, err = run("notify", "alice", "hello")
+    assert "Stored a notification for alice" in out and err == ""
 
 
 def test_notify_everyone(alice: Any, bob: Any) -> None:
