@@ -63,4 +63,32 @@ def test_new_frames_render_badge_once_per_distinct_count(alice: Any, bob: Any, m
     assert len(frames) == 2
     assert calls.count(rendering.BADGE_TEMPLATE) == 1
     assert calls.count(rendering.ANNOUNCEMENT_TEMPLATE) == 1
-    assert calls.count(rendering.NEW_ITEM_FRAME_TEMPLATE) == 2
+    assert calls.count(rendering.NEW_ITEM_FRAME_TEMPLATE) == 1
+
+
+def one_by_one(notifications: list[Any], counts: dict[int, int]) -> list[str]:
+    """The reference: each frame rendered on its own, no sharing."""
+    out = []
+    for n in notifications:
+        item = rendering.render_to_string(rendering.NEW_ITEM_FRAME_TEMPLATE, rendering._context(notification=n))
+        badge = rendering.render_to_string(
+            rendering.BADGE_TEMPLATE, {"unread_count": counts[n.recipient_id], "oob": True}
+        )
+        announcement = rendering.render_to_string(rendering.ANNOUNCEMENT_TEMPLATE, {"notification": n, "oob": True})
+        out.append(item + badge + announcement)
+    return out
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Build 42 finished", f"mentions the stand-in {rendering._STAND_IN} itself", "<b>escaped</b> & done"],
+)
+def test_shared_render_equals_rendering_each_frame_alone(db: Any, message: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.bulk_create([get_user_model()(username=f"u{i}") for i in range(30)])
+    created = notify(users, message, url="/builds/42/", actions=[{"label": "Approve", "url": "/a/"}])
+    counts = {u.pk: i % 4 for i, u in enumerate(users)}
+    shared = [html for _, html in rendering.render_new_frames(created, counts)]
+    assert shared == one_by_one(created, counts)
+    assert len(set(shared)) == 30
