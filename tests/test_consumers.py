@@ -58,11 +58,17 @@ async def test_a_notification_reaches_every_tab_of_its_user_only(alice: Any, bob
         assert await bobs.receive_nothing(timeout=0.3)
 
 
-async def test_notify_many_and_everyone(alice: Any, bob: Any, layer: Any) -> None:
+async def test_everyone_gets_their_own_item_and_badge_from_one_broadcast(alice: Any, bob: Any, layer: Any) -> None:
+    await anotify(alice, "alice has one already")
     async with connected(alice) as a, connected(bob) as b:
         await database_sync_to_async(api.notify_all)("to everyone")
-        assert "to everyone" in await a.receive_from()
-        assert "to everyone" in await b.receive_from()
+        mine = await Notification.objects.aget(recipient=alice, message="to everyone")
+        bobs = await Notification.objects.aget(recipient=bob, message="to everyone")
+        frame_a, frame_b = await a.receive_from(), await b.receive_from()
+        assert f'id="notification-{mine.pk}"' in frame_a and f"notification-{bobs.pk}" not in frame_a
+        assert f'id="notification-{bobs.pk}"' in frame_b and f"notification-{mine.pk}" not in frame_b
+        assert ">2</span>" in frame_a and ">1</span>" in frame_b
+        assert "to everyone" in frame_a and "to everyone" in frame_b
 
 
 async def test_rolled_back_notify_sends_nothing(alice: Any, layer: Any) -> None:

@@ -1,0 +1,1 @@
+"""Benchmark and soak test for the notification bar (``python -m bench``, ``python -m bench.soak``)."""

@@ -1,0 +1,183 @@
+"""Processes for the bench and the soak: a private redis-server, the servers, and JSON-line worker processes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+SERVER_CPU = "0"  # the server under test has core 0 to itself
+LOAD_CPU = "1"  # load generator, trigger and redis share core 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing on port {port}")
+
+
+def pinned(cpu: str, args: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *args] if shutil.which("taskset") else args
+
+
+def django_env(workdir: Path, redis_url: str, layer: str = "pubsub") -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'site'}:{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "BENCH_LAYER": layer,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Redis:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            pinned(
+                LOAD_CPU,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--maxclients",
+                    "20000",
+                ],
+            ),
+            stdout=(workdir / "redis.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.proc)
+        self.ps = psutil.Process(self.proc.pid)
+
+    def flush(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "FLUSHALL"], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Server:
+    """A server under test on core 0, its log in ``workdir``."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.port = port
+        self._log = log.open("a")
+        self.proc = subprocess.Popen(
+            pinned(SERVER_CPU, args), env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        wait_for_port(port, self.proc)
+        self.ps = psutil.Process(self.proc.pid)
+
+    def rss(self) -> int:
+        return self.ps.memory_info().rss
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+class Worker:
+    """A process spoken to in JSON lines over stdin/stdout (bench.loadgen, bench.trigger)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, cpu: str = LOAD_CPU) -> None:
+        self._log: IO[str] = log.open("a")
+        self.proc = subprocess.Popen(
+            pinned(cpu, args),
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            bufsize=1,
+        )
+        first = self._read()
+        if not first.get("ready"):
+            raise RuntimeError(f"{args} did not start: {first}")
+        self.ps = psutil.Process(self.proc.pid)
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.proc.args} exited ({self.proc.poll()}); see {self._log.name}")
+        return json.loads(line)
+
+    def call(self, cmd: str, **kw: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **kw}) + "\n")
+        self.proc.stdin.flush()
+        out = self._read()
+        if "error" in out:
+            raise RuntimeError(f"{cmd}: {out['error']}")
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(Exception):
+                assert self.proc.stdin is not None
+                self.proc.stdin.write('{"cmd": "quit"}\n')
+                self.proc.stdin.flush()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+def cpu_seconds(ps: psutil.Process) -> float:
+    try:
+        t = ps.cpu_times()
+        return t.user + t.system
+    except psutil.Error:
+        return float("nan")
+
+
+def setup_db(workdir: Path, redis_url: str, users: int) -> Path:
+    """Fresh SQLite database, migrated, with ``users`` bench users and their sessions; returns the cookie file."""
+    env = django_env(workdir, redis_url)
+    subprocess.run([PY, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
+    cookies = workdir / "cookies.json"
+    subprocess.run([PY, "-m", "bench.seed", str(users), str(cookies)], env=env, cwd=ROOT, check=True)
+    return cookies
