@@ -61,21 +61,10 @@ def notify(
     return _store(list(dict.fromkeys(ids)), fields)
 
 
-def notify_all(
-    message: str,
-    *,
-    level: str = "info",
-    title: str = "",
-    url: str = "",
-    actions: Iterable[Mapping[str, str]] | None = None,
-    group_key: str = "",
-    actor: str = "",
-) -> list[Notification]:
-    """Notify every active user: one bulk insert, and one message to the broadcast group that every socket
-    takes its own user's item and badge from (instead of one message per user). Fields as :func:`notify`."""
-    fields = _clean(message, level=level, title=title, url=url, actions=actions, group_key=group_key, actor=actor)
+def notify_all(message: str, **fields: Any) -> list[Notification]:
+    """Notify every active user (one bulk insert, one push per user's group). Same fields as :func:`notify`."""
     users = get_user_model()._default_manager.filter(is_active=True).order_by("pk")
-    return _store(list(users.values_list("pk", flat=True)), fields, everyone=True)
+    return notify(users, message, **fields)
 
 
 def mark_read(user: User, pk: Any) -> bool:
@@ -158,7 +147,7 @@ def _clean(message: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def _store(user_ids: Sequence[int], fields: dict[str, Any], *, everyone: bool = False) -> list[Notification]:
+def _store(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notification]:
     """Insert (or count up grouped) rows for ``user_ids``; schedule the push for after the commit."""
     actor = fields.pop("actor")
     now = timezone.now()
@@ -175,7 +164,7 @@ def _store(user_ids: Sequence[int], fields: dict[str, Any], *, everyone: bool = 
             ],
             batch_size=1000,
         )
-        transaction.on_commit(partial(_push_new, created, everyone=everyone))
+        transaction.on_commit(partial(_push_new, created))
         if grouped:
             transaction.on_commit(partial(_push_states, [n.recipient_id for n in grouped]))
     by_user = {n.recipient_id: n for n in [*created, *grouped]}
@@ -210,14 +199,9 @@ def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str
     return list(latest.values())
 
 
-def _push_new(created: list[Notification], *, everyone: bool = False) -> None:
-    """One frame per recipient (the new item, their badge, an announcement) or, for everyone, broadcast messages
-    from which each socket takes its own."""
+def _push_new(created: list[Notification]) -> None:
+    """One frame per recipient: the new item, their badge (rendered once per distinct count), an announcement."""
     counts = unread_counts([n.recipient_id for n in created])
-    broadcasts = rendering.render_broadcasts(created, counts) if everyone else None
-    if broadcasts is not None:
-        delivery.send((groups.BROADCAST, event) for event in broadcasts)
-        return
     delivery.send(
         (groups.user_group(n.recipient_id), {"type": "notification.push", "pk": n.pk, "html": html})
         for n, html in rendering.render_new_frames(created, counts)

@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from . import conf, rendering
 
 IN_MEMORY = "channels.layers.InMemoryChannelLayer"
+REDIS_CORE = "channels_redis.core.RedisChannelLayer"
 
 
 @register(Tags.compatibility)
@@ -81,6 +82,22 @@ def check_urls(app_configs: Any, **kwargs: Any) -> list[Any]:
                 "notifications.urls is not included: the bar's forms and the history page have no URLs.",
                 hint='Add path("notifications/", include("notifications.urls")) to your URLconf.',
                 id="notifications.E004",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility)
+def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
+    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+    if backend == REDIS_CORE:
+        return [
+            Warning(
+                "channels_redis.core.RedisChannelLayer copies every group message into each member's list and drops "
+                "what exceeds its capacity without a word; in the benchmark it lost frames and sockets at 1,000 "
+                "clients (bench/results/results.md).",
+                hint="Use channels_redis.pubsub.RedisPubSubChannelLayer: one PUBLISH per group message.",
+                id="notifications.W002",
             )
         ]
     return []

@@ -61,7 +61,7 @@ def _run_action(name: str, user: Any, data: dict[str, Any]) -> None:
 
 
 #: Channel-layer messages the consumer only forwards: they need no database, so no connection clean-up either.
-FORWARDED = frozenset({"notification.push", "notification.broadcast", "notification.state", "notification.close"})
+FORWARDED = frozenset({"notification.push", "notification.state", "notification.close"})
 
 
 class NotificationConsumer(AsyncWebsocketConsumer):
@@ -134,12 +134,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         """A new item for this user: forward it unless this tab's state already shows it."""
         if event["pk"] not in self.shown:
             await self.send(text_data=event["html"])
-
-    async def notification_broadcast(self, event: dict[str, Any]) -> None:
-        """A notification for everyone: one message reaches every socket, each sends its own user's part."""
-        mine = rendering.broadcast_frame_for(event, self.user.pk)
-        if mine is not None and mine[0] not in self.shown:
-            await self.send(text_data=mine[1])
 
     async def notification_state(self, event: dict[str, Any]) -> None:
         """This user's whole bar, after a change in any tab or device."""

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 
 from . import conf
 from .models import Notification
-from .state import State, chunks
+from .state import State
 
 BAR_TEMPLATE = "partials/notification_bar.html"
 ITEM_TEMPLATE = "partials/notification_item.html"
@@ -66,54 +66,6 @@ def render_new_frames(
         else:
             html = item(key).replace(_STAND_IN, str(n.pk))
         yield n, html + badge(unread_counts[n.recipient_id]) + announcement(key)
-
-
-#: Recipients per broadcast message (bounds its size: about 25 bytes per recipient).
-BROADCAST_CHUNK = 5000
-
-
-def render_broadcasts(
-    notifications: Sequence[Notification], unread_counts: Mapping[int, int]
-) -> list[dict[str, Any]] | None:
-    """Messages for the broadcast group that carry a notify_all() to every socket at once.
-
-    Each holds the item rendered once (with a stand-in id), the badges by count, the announcement, and for
-    each recipient their notification id and unread count; a socket sends its own user's part (see
-    :func:`broadcast_frame_for`) and nothing else, so no browser ever sees another user's data. None when the
-    items do not share one content (or the content holds the stand-in): then send per-recipient frames.
-    """
-    contents = {_content_key(n) for n in notifications}
-    if len(contents) != 1 or _STAND_IN in repr(contents):
-        return None
-    first = notifications[0]
-    item = render_to_string(NEW_ITEM_FRAME_TEMPLATE, _context(notification=_stand_in(first)))
-    announcement = render_to_string(ANNOUNCEMENT_TEMPLATE, {"notification": first, "oob": True})
-    badge = cache(lambda count: render_to_string(BADGE_TEMPLATE, {"unread_count": count, "oob": True}))
-    events = []
-    for chunk in chunks(notifications, BROADCAST_CHUNK):
-        # String keys: msgpack (channels-redis) refuses integer map keys when it unpacks.
-        recipients = {str(n.recipient_id): [n.pk, unread_counts[n.recipient_id]] for n in chunk}
-        counts = {count for _, count in recipients.values()}
-        events.append(
-            {
-                "type": "notification.broadcast",
-                "stand_in": _STAND_IN,
-                "item": item,
-                "badges": {str(count): badge(count) for count in counts},
-                "announcement": announcement,
-                "recipients": recipients,
-            }
-        )
-    return events
-
-
-def broadcast_frame_for(event: Mapping[str, Any], user_pk: int) -> tuple[int, str] | None:
-    """This user's (notification id, frame) from a broadcast message, or None if they are not in it."""
-    mine = event["recipients"].get(str(user_pk))
-    if mine is None:
-        return None
-    pk, count = mine
-    return pk, event["item"].replace(event["stand_in"], str(pk)) + event["badges"][str(count)] + event["announcement"]
 
 
 #: An id no row has, rendered in place of the real one and then replaced by each recipient's id.

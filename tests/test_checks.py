@@ -37,3 +37,8 @@ def test_unknown_setting(settings: Any) -> None:
 def test_urls_not_included(settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.urls_without_notifications"
     assert "notifications.E004" in ids()
+
+
+def test_core_redis_layer_warns(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    assert "notifications.W002" in ids()

@@ -58,7 +58,7 @@ async def test_a_notification_reaches_every_tab_of_its_user_only(alice: Any, bob
         assert await bobs.receive_nothing(timeout=0.3)
 
 
-async def test_everyone_gets_their_own_item_and_badge_from_one_broadcast(alice: Any, bob: Any, layer: Any) -> None:
+async def test_everyone_gets_their_own_item_and_badge(alice: Any, bob: Any, layer: Any) -> None:
     await anotify(alice, "alice has one already")
     async with connected(alice) as a, connected(bob) as b:
         await database_sync_to_async(api.notify_all)("to everyone")

@@ -92,29 +92,3 @@ def test_shared_render_equals_rendering_each_frame_alone(db: Any, message: str) 
     shared = [html for _, html in rendering.render_new_frames(created, counts)]
     assert shared == one_by_one(created, counts)
     assert len(set(shared)) == 30
-
-
-def test_broadcast_parts_equal_each_recipients_own_frame(db: Any, settings: Any, monkeypatch: Any) -> None:
-    from django.contrib.auth import get_user_model
-
-    monkeypatch.setattr(rendering, "BROADCAST_CHUNK", 7)
-    users = get_user_model().objects.bulk_create([get_user_model()(username=f"u{i}") for i in range(20)])
-    created = notify(users, "Maintenance at 22:00", level="warning")
-    counts = {u.pk: 1 + i % 3 for i, u in enumerate(users)}
-    events = rendering.render_broadcasts(created, counts)
-    assert events is not None and len(events) == 3  # 20 recipients in chunks of 7
-    parts = {}
-    for event in events:
-        for n in created:
-            found = rendering.broadcast_frame_for(event, n.recipient_id)
-            if found is not None:
-                parts[n.recipient_id] = found
-    assert [parts[n.recipient_id] for n in created] == list(
-        zip([n.pk for n in created], one_by_one(created, counts), strict=True)
-    )
-    assert rendering.broadcast_frame_for(events[0], 10**9) is None
-
-
-def test_broadcast_falls_back_when_contents_differ(alice: Any, bob: Any) -> None:
-    created = [notify(alice, "one"), notify(bob, "two")]
-    assert rendering.render_broadcasts(created, {alice.pk: 1, bob.pk: 1}) is None
