@@ -6,37 +6,19 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO, Any
 
 import psutil
 
+from e2e.processes import free_port, stop_process, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SERVER_CPU = "0"  # the server under test has core 0 to itself
 LOAD_CPU = "1"  # load generator, trigger and redis share core 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[Any], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process {proc.args} exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing on port {port}")
 
 
 def pinned(cpu: str, args: list[str]) -> list[str]:
@@ -79,7 +61,7 @@ class Redis:
             stdout=(workdir / "redis.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        wait_for_port(self.port, self.proc)
+        wait_for_port(self.port, proc=self.proc, timeout=30)
         self.ps = psutil.Process(self.proc.pid)
 
     def flush(self) -> None:
@@ -99,20 +81,14 @@ class Server:
         self.proc = subprocess.Popen(
             pinned(SERVER_CPU, args), env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
         )
-        wait_for_port(port, self.proc)
+        wait_for_port(port, proc=self.proc, timeout=30)
         self.ps = psutil.Process(self.proc.pid)
 
     def rss(self) -> int:
         return self.ps.memory_info().rss
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._log.close()
 
 

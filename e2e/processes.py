@@ -1,4 +1,4 @@
-"""Real processes for the browser tests: redis-server, daphne serving the demo, manage.py commands."""
+"""Real processes for the browser tests (and bench/): redis-server, daphne serving the demo, manage.py commands."""
 
 from __future__ import annotations
 
@@ -34,6 +34,17 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[Any] 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL if the process has not exited ``timeout`` seconds later."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class RedisServer:
     """A private, diskless redis-server on a free port."""
 
@@ -55,8 +66,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
+            stop_process(self.proc)
             self.proc = None
 
     def __enter__(self) -> Self:
@@ -119,19 +129,11 @@ class DemoServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop_process(self.proc)
             self.proc = None
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def create_users(self, *prefixes: str) -> list[tuple[str, str]]:
         """Fresh users for one test (unique names, so tests never share state)."""
