@@ -92,3 +92,13 @@ def test_shared_render_equals_rendering_each_frame_alone(db: Any, message: str) 
     shared = [html for _, html in rendering.render_new_frames(created, counts)]
     assert shared == one_by_one(created, counts)
     assert len(set(shared)) == 30
+
+
+def test_a_project_overrides_one_partial_by_name(alice: Any, settings: Any, tmp_path: Any) -> None:
+    """Django's normal order: a same-named file earlier in DIRS wins; the other partials keep the defaults."""
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "notification_message.html").write_text("OVERRIDDEN: {{ notification.message }}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    html = rendering.render_item(notify(alice, "hello"))
+    assert "OVERRIDDEN: hello" in html
+    assert 'data-read="false"' in html  # the item partial itself is still the package's
