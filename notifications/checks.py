@@ -16,10 +16,14 @@ IN_MEMORY = "channels.layers.InMemoryChannelLayer"
 REDIS_CORE = "channels_redis.core.RedisChannelLayer"
 
 
+def _layer_backend() -> str | None:
+    """The default channel layer's BACKEND, or None when there is none."""
+    return getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+
+
 @register(Tags.compatibility)
 def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]:
-    layers = getattr(settings, "CHANNEL_LAYERS", {})
-    if not layers.get("default", {}).get("BACKEND"):
+    if not _layer_backend():
         return [
             Error(
                 "No default channel layer: notifications would be stored but never pushed.",
@@ -32,8 +36,7 @@ def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]
 
 @register(Tags.compatibility, deploy=True)
 def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[Any]:
-    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
-    if backend == IN_MEMORY:
+    if _layer_backend() == IN_MEMORY:
         return [
             Warning(
                 "The in-memory channel layer reaches sockets of this process only: notifications sent from "
@@ -89,8 +92,7 @@ def check_urls(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 @register(Tags.compatibility)
 def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
-    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
-    if backend == REDIS_CORE:
+    if _layer_backend() == REDIS_CORE:
         return [
             Warning(
                 "channels_redis.core.RedisChannelLayer copies every group message into each member's list and drops "
