@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from . import api
 from .models import Level, Notification
+from .validation import validate_url
 
 
 class ReadFilter(admin.SimpleListFilter):
@@ -44,7 +45,7 @@ class NotificationAdmin(admin.ModelAdmin):
 class SendForm(forms.Form):
     message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
     level = forms.ChoiceField(label=_("Level"), choices=Level.choices, initial=Level.INFO)
-    url = forms.CharField(label=_("Link"), required=False)
+    url = forms.CharField(label=_("Link"), required=False, validators=[validate_url])
 
 
 @admin.action(description=_("Send a notification to the selected users"))

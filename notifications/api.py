@@ -18,7 +18,7 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf, delivery, groups, rendering
+from . import conf, delivery, protocol, rendering
 from .models import Notification
 from .state import chunks, load_states, unread_counts
 from .validation import clean_actions, clean_level, clean_text, clean_url, parse_pk
@@ -102,13 +102,25 @@ def push_state(user: User | int) -> None:
 
 def refresh_all() -> None:
     """Ask every open socket to re-read its bar (after bulk changes made outside this API, e.g. pruning)."""
-    transaction.on_commit(partial(delivery.send, [(groups.BROADCAST, {"type": "notification.refresh"})]))
+    transaction.on_commit(partial(delivery.send, [(protocol.broadcast_group(), protocol.refresh())]))
 
 
-def disconnect(user: User | int, *, session_key: str | None = None, code: int = 4401) -> None:
+def disconnect(
+    user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
+) -> None:
     """Close ``user``'s open sockets (only those of ``session_key`` when given), e.g. on logout."""
-    message = {"type": "notification.close", "code": code, "session_key": session_key}
-    transaction.on_commit(partial(delivery.send, [(groups.user_group(_user_pk(user)), message)]))
+    message = protocol.close(session_key, code)
+    transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
+
+
+def recheck_logins(user: User | int) -> None:
+    """Make ``user``'s open sockets check their login now (done for you whenever the user is saved).
+
+    Sockets also re-check every ``SESSION_CHECK_INTERVAL`` seconds and before every action, which covers
+    changes no signal reports (a queryset ``update()``, deleted or expired sessions).
+    """
+    message = protocol.recheck()
+    transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
 
 
 # Async twins. database_sync_to_async (not plain sync_to_async) closes the worker thread's stale connections
@@ -203,7 +215,7 @@ def _push_new(created: list[Notification]) -> None:
     """One frame per recipient: the new item, their badge (rendered once per distinct count), an announcement."""
     counts = unread_counts([n.recipient_id for n in created])
     delivery.send(
-        (groups.user_group(n.recipient_id), {"type": "notification.push", "pk": n.pk, "html": html})
+        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html))
         for n, html in rendering.render_new_frames(created, counts)
     )
 
@@ -211,10 +223,7 @@ def _push_new(created: list[Notification]) -> None:
 def _push_states(user_ids: list[int]) -> None:
     """Each user's whole bar, rendered once per user, to all of their tabs."""
     delivery.send(
-        (
-            groups.user_group(pk),
-            {"type": "notification.state", "pks": state.pks, "html": rendering.render_state_frame(state)},
-        )
+        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state)))
         for pk, state in load_states(user_ids).items()
     )
 

@@ -34,8 +34,18 @@ DEFAULTS: dict[str, Any] = {
     # Actions (mark read, dismiss...) one socket may send per ACTION_RATE_WINDOW seconds; more close it (4429).
     "ACTION_RATE_LIMIT": 30,
     "ACTION_RATE_WINDOW": 10,
-    # Hosts a notification url may point at, besides relative urls and the request's own host.
+    # Hosts an absolute notification url (or action url) may point at; relative urls are always allowed.
     "ALLOWED_URL_HOSTS": [],
+    # Prefix of this deployment's channel-layer groups. None: derived from SECRET_KEY, so two projects sharing
+    # one Redis never share a group. Set it (letters, digits, - and _) to keep it fixed across key rotation.
+    "NAMESPACE": None,
+    # Seconds between re-checks of each open socket's login (session still there and unexpired, same user,
+    # still active, password unchanged). Actions are checked every time; a user's save re-checks at once.
+    "SESSION_CHECK_INTERVAL": 15,
+    # Seconds between probes of the channel layer. After an outage every open socket re-reads its bar.
+    "LAYER_CHECK_INTERVAL": 2,
+    # Longest a push may wait on the channel layer (a Redis that accepts connections but never answers).
+    "PUSH_TIMEOUT": 3,
 }
 
 

@@ -1,45 +1,42 @@
 """The WebSocket consumer: authenticate, join groups, send the current state, run actions, forward frames.
 
 It renders nothing itself (frames arrive rendered, once per recipient) and touches the database only on
-connect (the current state) and for the few actions a user may take on their own notifications.
+connect (the current state), for the few actions a user may take on their own notifications, and to re-check
+its login (periodically through the watchdog, before every action, and when the user row changes).
 
-Close codes a client can see:
+Close codes a client can see (all in ``protocol``):
 
-======  ==================================================================================
-4401    not logged in, logged out, or deactivated (htmx does not retry: reload to log in)
+======  ==========================================================================================
+4401    not logged in, logged out, session expired or deleted, password changed, deactivated
 4413    a frame larger than ``MAX_FRAME_BYTES``
 4415    a binary frame (only text frames are understood)
-4429    more than ``ACTION_RATE_LIMIT`` actions in ``ACTION_RATE_WINDOW`` seconds
+4429    more than ``ACTION_RATE_LIMIT`` actions from one user in ``ACTION_RATE_WINDOW`` seconds
 1006    (seen by the browser, not sent) the server went away, e.g. a restart: htmx reconnects with back-off
+======  ==========================================================================================
 
-daphne (autobahn) sends only 1000 and 3000-4999, so codes are in the application range 4xxx, and a shutdown
-cannot say 1012: its sockets drop (1006), which the ws extension retries exactly as it would retry 1012.
-======  ==================================================================================
-
-Anything else a client sends (not JSON, not an object, an unknown action, a bad id) is ignored and logged.
+daphne (autobahn) sends only 1000 and 3000-4999, so the codes are in the application range 4xxx.
+Anything else a client sends (not JSON, too deeply nested, not an object, an unknown action, a bad id) is
+ignored and logged in one line; the socket stays open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
-from . import api, conf, groups, rendering
+from . import api, conf, credentials, db, protocol, rendering, watchdog
 from .state import load_state
 
 logger = logging.getLogger("notifications")
-
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FRAME_TOO_LARGE = 4413
-CLOSE_RATE_LIMITED = 4429
-CLOSE_UNSUPPORTED_DATA = 4415
 
 #: What a browser may ask for over the socket, and the API call that does it.
 ACTIONS = {
@@ -49,103 +46,211 @@ ACTIONS = {
 }
 
 
-@database_sync_to_async
-def _state_frame(user: Any) -> tuple[list[int], str]:
+class ActionLimiter:
+    """Actions per user in a sliding window, across all of the user's sockets in this process."""
+
+    def __init__(self) -> None:
+        self.recent: defaultdict[Any, deque[float]] = defaultdict(deque)
+        self.pruned = time.monotonic()
+
+    def over_limit(self, user_pk: Any) -> bool:
+        """Count one action of ``user_pk``; True if it goes over ``ACTION_RATE_LIMIT``."""
+        now, window = time.monotonic(), conf.get("ACTION_RATE_WINDOW")
+        if now - self.pruned > window:  # forget users who have been quiet for a whole window
+            self.recent = defaultdict(deque, {k: v for k, v in self.recent.items() if v and v[-1] > now - window})
+            self.pruned = now
+        times = self.recent[user_pk]
+        while times and times[0] <= now - window:
+            times.popleft()
+        times.append(now)
+        return len(times) > conf.get("ACTION_RATE_LIMIT")
+
+
+limiter = ActionLimiter()
+
+
+def _state_frame(user: Any, live: bool) -> tuple[list[int], str]:
     state = load_state(user)
-    return state.pks, rendering.render_state_frame(state)
+    return state.pks, rendering.render_state_frame(state, live=live)
 
 
-@database_sync_to_async
-def _run_action(name: str, user: Any, data: dict[str, Any]) -> None:
+def _act(name: str, user: Any, data: dict[str, Any], session_key: str | None, has_session: bool) -> bool:
+    """Run an action if the socket's login still holds (False, and nothing changes, when it does not)."""
+    if not credentials.login_holds(user.pk, session_key, has_session=has_session):
+        return False
     ACTIONS[name](user, data)
+    return True
 
 
-#: Channel-layer messages the consumer only forwards: they need no database, so no connection clean-up either.
-FORWARDED = frozenset({"notification.push", "notification.state", "notification.close"})
+def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
+    """The action a frame asks for, or None for anything that is not one."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        return None
+    name = data.get("action") if isinstance(data, dict) else None
+    if not isinstance(name, str) or name not in ACTIONS:
+        return None
+    return name, data
 
 
 class NotificationConsumer(AsyncWebsocketConsumer):
+    user: Any = None
+    joined = False
+    closing = False
+    next_check = 0.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the consumer ends (a disconnect, a bug), it leaves no group subscription behind.
+            await self._leave()
+
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every handler: a hop to the thread-sensitive
-        # executor that was a quarter of the server's time when forwarding frames (bench/results/profile.md).
-        # Forwarding touches no database, and every database call here goes through database_sync_to_async,
-        # which does that clean-up itself.
-        if message["type"] in FORWARDED:
-            await getattr(self, get_handler_name(message))(message)
-        else:
-            await super().dispatch(message)
+        # Straight to the handler: Channels' default first closes stale database connections on the one
+        # thread every database_sync_to_async call of the process shares (a stuck query there would stall this
+        # socket too). Every database call here runs on notifications.db's pools, which clean up themselves.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
-        self.user = self.scope.get("user")
-        if self.user is None or not self.user.is_authenticated or not self.user.is_active:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
             # Accept, then close with a 4xxx code: refusing the handshake reads as 1006 in the browser, which
             # the htmx ws extension retries forever.
             await self.accept()
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
             return
+        self.watchdog = watchdog.get()
+        self.user = user
+        self.has_session = "session" in self.scope
+        self.session_key: str | None = getattr(self.scope.get("session"), "session_key", None)
         self.shown: set[int] = set()
-        self.recent_actions: deque[float] = deque()
         # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
         # item the state already holds is dropped in notification_push.
-        self.groups = [groups.user_group(self.user.pk), groups.BROADCAST]
-        for group in self.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self.join()
         await self.accept()
         await self.send_state()
+        self.watchdog.add(self)
+
+    async def join(self) -> bool:
+        """Join the user's group and the broadcast group; False (logged) if the channel layer fails."""
+        self.groups = [protocol.user_group(self.user.pk), protocol.broadcast_group()]
+        try:
+            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                for group in self.groups:
+                    await self.channel_layer.group_add(group, self.channel_name)
+        except Exception as error:  # noqa: BLE001 - the watchdog joins again once the layer answers
+            logger.warning("Socket of user %s could not join its groups: %r", self.user.pk, error)
+            self.joined = False
+        else:
+            self.joined = True
+        return self.joined
+
+    async def _leave(self) -> None:
+        if self.user is not None:
+            self.watchdog.discard(self)
+        groups, self.groups = self.groups, []
+        for group in groups:
+            try:
+                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                    await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception as error:  # noqa: BLE001 - the layer is down; its subscriptions went with it
+                logger.warning("Socket of user %s could not leave %s: %r", self.user.pk, group, error)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        await self._leave()
+        await self.disconnect(message["code"])
+        raise StopConsumer
 
     async def send_state(self) -> None:
-        pks, html = await _state_frame(self.user)
-        self.shown = set(pks)
-        await self.send(text_data=html)
+        live = self.joined and self.watchdog.layer_up
+        await self.apply_state(*await db.reading(_state_frame)(self.user, live))
+
+    async def apply_state(self, pks: list[int], html: str) -> None:
+        if not self.closing:
+            self.shown = set(pks)
+            await self.send(text_data=html)
+
+    async def recheck(self) -> None:
+        """Close this socket (4401) if its login no longer holds."""
+        try:
+            holds = await db.reading(credentials.login_holds)(
+                self.user.pk, self.session_key, has_session=self.has_session
+            )
+        except DatabaseError as error:
+            # Fail open for delivery (nothing new is stored while the database is unreachable); every action
+            # is checked again before it runs.
+            logger.warning("Could not re-check the login of user %s: %r", self.user.pk, error)
+            return
+        if not holds:
+            await self.revoke()
+
+    async def revoke(self) -> None:
+        """Stop delivering at once, then close with 4401."""
+        if self.closing:
+            return
+        logger.info("Closing socket of user %s: its login no longer holds.", self.user.pk)
+        self.closing = True
+        await self._leave()
+        await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
         if text_data is None:
-            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            await self.close(code=protocol.CLOSE_UNSUPPORTED_DATA)
             return
-        if len(text_data.encode()) > conf.get("MAX_FRAME_BYTES"):
+        # surrogatepass: a str from a test client may hold lone surrogates; daphne's never does.
+        if len(text_data.encode("utf-8", "surrogatepass")) > conf.get("MAX_FRAME_BYTES"):
             logger.warning("Closing socket of user %s: frame of %d characters.", self.user.pk, len(text_data))
-            await self.close(code=CLOSE_FRAME_TOO_LARGE)
+            await self.close(code=protocol.CLOSE_FRAME_TOO_LARGE)
             return
-        if self._rate_limited():
+        if limiter.over_limit(self.user.pk):
             logger.warning("Closing socket of user %s: too many actions.", self.user.pk)
-            await self.close(code=CLOSE_RATE_LIMITED)
+            await self.close(code=protocol.CLOSE_RATE_LIMITED)
             return
-        try:
-            data = json.loads(text_data)
-        except ValueError:
-            data = None
-        name = data.get("action") if isinstance(data, dict) else None
-        if not isinstance(name, str) or name not in ACTIONS:
+        parsed = _parse(text_data)
+        if parsed is None:
             logger.warning("Ignoring frame from user %s: not a known action: %.200r", self.user.pk, text_data)
             return
-        await _run_action(name, self.user, data)
-
-    def _rate_limited(self) -> bool:
-        now = time.monotonic()
-        window = self.recent_actions
-        while window and window[0] <= now - conf.get("ACTION_RATE_WINDOW"):
-            window.popleft()
-        window.append(now)
-        return len(window) > conf.get("ACTION_RATE_LIMIT")
+        name, data = parsed
+        try:
+            allowed = await db.writing(_act)(name, self.user, data, self.session_key, self.has_session)
+        except DatabaseError as error:
+            logger.warning("Action %r of user %s failed: %r", name, self.user.pk, error)
+            return
+        if not allowed:
+            await self.revoke()
+        elif not self.watchdog.layer_up:
+            await self.send_state()  # the pushed state cannot arrive through the layer: show the change here
 
     # Channel-layer messages (type "notification.push" is handled by notification_push, and so on).
 
     async def notification_push(self, event: dict[str, Any]) -> None:
         """A new item for this user: forward it unless this tab's state already shows it."""
-        if event["pk"] not in self.shown:
+        if event["pk"] not in self.shown and not self.closing:
             await self.send(text_data=event["html"])
 
     async def notification_state(self, event: dict[str, Any]) -> None:
         """This user's whole bar, after a change in any tab or device."""
-        self.shown = set(event["pks"])
-        await self.send(text_data=event["html"])
+        await self.apply_state(event["pks"], event["html"])
 
     async def notification_refresh(self, event: dict[str, Any]) -> None:
         """Re-read the state (sent to everyone after bulk changes made outside the API)."""
         await self.send_state()
 
+    async def notification_recheck(self, event: dict[str, Any]) -> None:
+        """The user row changed (password, is_active...): check this socket's login now."""
+        await self.recheck()
+
     async def notification_close(self, event: dict[str, Any]) -> None:
-        """Close this socket: the user logged out (this session only) or was deactivated (all sessions)."""
+        """Close this socket: the user logged out (this session only) or every session must go."""
         session_key = event.get("session_key")
-        if session_key is None or session_key == getattr(self.scope.get("session"), "session_key", None):
+        if session_key is None or session_key == self.session_key:
+            self.closing = True
+            await self._leave()
             await self.close(code=event["code"])

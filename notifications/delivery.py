@@ -17,16 +17,18 @@ from . import conf
 
 logger = logging.getLogger("notifications")
 
-Message = tuple[str, dict[str, Any]]
+#: A channel-layer message and the group it goes to.
+Addressed = tuple[str, dict[str, Any]]
 
 #: group_send calls in flight at once (a broadcast to 5,000 users does not wait for 5,000 round trips in turn).
 CONCURRENCY = 64
 
 
-async def asend(messages: Iterable[Message]) -> None:
+async def asend(messages: Iterable[Addressed]) -> None:
     """``group_send`` each ``(group, message)``; a layer failure is logged (or raised, see RAISE_PUSH_ERRORS).
 
-    Groups are sent to concurrently; the messages of one group keep their order.
+    Groups are sent to concurrently; the messages of one group keep their order. The whole send waits at most
+    ``PUSH_TIMEOUT`` seconds, so a layer that accepts connections but never answers cannot hold up a caller.
     """
     layer = get_channel_layer()
     if layer is None:
@@ -42,7 +44,13 @@ async def asend(messages: Iterable[Message]) -> None:
             for message in batch:
                 await layer.group_send(group, message)
 
-    results = await asyncio.gather(*(send_group(g, b) for g, b in by_group.items()), return_exceptions=True)
+    async def send_all() -> list[Any]:
+        return await asyncio.gather(*(send_group(g, b) for g, b in by_group.items()), return_exceptions=True)
+
+    try:
+        results = await asyncio.wait_for(send_all(), conf.get("PUSH_TIMEOUT"))
+    except TimeoutError as error:
+        results = [error]
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
         # The rows are committed already: clients catch up from the database when they (re)connect.
@@ -56,7 +64,7 @@ async def asend(messages: Iterable[Message]) -> None:
             raise errors[0]
 
 
-def send(messages: Iterable[Message]) -> None:
+def send(messages: Iterable[Addressed]) -> None:
     """Synchronous :func:`asend`, for ``transaction.on_commit`` callbacks and sync code."""
     batch = list(messages)
     if not batch:

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .validation import validate_actions, validate_url
+
 
 class Level(models.TextChoices):
     INFO = "info", _("Information")
@@ -44,9 +46,9 @@ class Notification(models.Model):
     level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.INFO)
     title = models.CharField(_("title"), max_length=200, blank=True)
     message = models.TextField(_("message"))
-    url = models.CharField(_("link"), max_length=500, blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True, validators=[validate_url])
     # [{"label": "Approve", "url": "/builds/42/approve/"}, ...]: buttons that POST to the caller's URLs.
-    actions = models.JSONField(_("actions"), default=list, blank=True)
+    actions = models.JSONField(_("actions"), default=list, blank=True, validators=[validate_actions])
     # Notifications with the same group key collapse into one unread item that counts.
     group_key = models.CharField(_("group key"), max_length=200, blank=True)
     group_count = models.PositiveIntegerField(_("count"), default=1)

@@ -25,6 +25,7 @@ BADGE_TEMPLATE = "partials/notification_badge.html"
 ANNOUNCEMENT_TEMPLATE = "partials/notification_announcement.html"
 NEW_ITEM_FRAME_TEMPLATE = "partials/notification_frame_new.html"
 STATE_FRAME_TEMPLATE = "partials/notification_frame_state.html"
+OFFLINE_FRAME_TEMPLATE = "partials/notification_frame_offline.html"
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -102,6 +103,14 @@ def render_new_frame(notification: Notification, unread_count: int) -> str:
     return html
 
 
-def render_state_frame(state: State) -> str:
-    """The frame that replaces the bar's badge and list with ``state`` (on connect, after any change)."""
-    return render_to_string(STATE_FRAME_TEMPLATE, _context(state=state))
+def render_state_frame(state: State, *, live: bool = True) -> str:
+    """The frame that replaces the bar's badge and list with ``state`` (on connect, after any change).
+
+    ``live=False`` also shows that live updates are paused (the channel layer cannot be reached).
+    """
+    return render_to_string(STATE_FRAME_TEMPLATE, _context(state=state, live=live))
+
+
+def render_offline_frame() -> str:
+    """The frame that tells an open bar its live updates are paused (the channel layer cannot be reached)."""
+    return render_to_string(OFFLINE_FRAME_TEMPLATE)

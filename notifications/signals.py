@@ -1,4 +1,4 @@
-"""Close sockets that must not stay open: on logout (that session's tabs) and on deactivation (all)."""
+"""Close sockets that must not stay open: on logout (that session's tabs) and when the user row changes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def close_sockets_on_deactivation(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
-        api.disconnect(instance)
+def recheck_sockets_on_user_change(
+    sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A saved user may be deactivated or have a new password: their sockets check their login at once."""
+    if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
+        return  # a new user has no sockets; logging in changes nothing a socket relies on
+    api.recheck_logins(instance)

@@ -1,17 +1,25 @@
-"""Checks on what callers pass to notify(): clear errors for bad input, safe links only."""
+"""Checks on what callers pass to notify(): clear errors for bad input, safe links only.
+
+One rule for every way in: the API and the ``notify`` command call the ``clean_*`` functions; the model's
+fields carry :func:`validate_url` and :func:`validate_actions`, so admin forms and ``full_clean()`` apply the
+same rule; click-through checks the stored URL again before redirecting.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from . import conf
-from .models import Level
 
 
 def clean_level(level: str) -> str:
+    from .models import Level  # the model's fields use this module's validators
+
     if level not in Level.values:
         raise ValueError(f"level must be one of {', '.join(Level.values)}, not {level!r}")
     return level
@@ -66,3 +74,21 @@ def parse_pk(value: Any) -> int | None:
     if isinstance(value, int) and 0 < value < 2**63:
         return value
     return None
+
+
+def validate_url(value: str) -> None:
+    """Model and form validator: the rule of :func:`clean_url` (relative, or on ``ALLOWED_URL_HOSTS``)."""
+    try:
+        clean_url(value)
+    except (ValueError, TypeError) as error:
+        raise ValidationError(_("Not a safe link: %(error)s"), code="unsafe_url", params={"error": error}) from error
+
+
+def validate_actions(value: Any) -> None:
+    """Model validator: the rule of :func:`clean_actions` (a list of ``{"label", "url"}`` with safe URLs)."""
+    if not isinstance(value, list):
+        raise ValidationError(_("Actions must be a list."), code="invalid_actions")
+    try:
+        clean_actions(value)
+    except (ValueError, TypeError) as error:
+        raise ValidationError(str(error), code="invalid_actions") from error

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.db import connections
 
-from notifications.consumers import NotificationConsumer
+from notifications.consumers import NotificationConsumer, limiter
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,6 +20,23 @@ def close_worker_thread_connections(django_db_setup: Any) -> Iterator[None]:
     the test database is dropped (PostgreSQL refuses to drop a database that has sessions)."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture(autouse=True)
+def fresh_action_budget() -> None:
+    """The action limiter counts per user across a process's sockets: no test inherits another's actions."""
+    limiter.recent.clear()
+
+
+def group_members(group: str) -> set[str]:
+    """The channels of this process subscribed to ``group`` (in-memory or channels-redis pub/sub layer)."""
+    layer = get_channel_layer()
+    if hasattr(layer, "_layers"):  # RedisPubSubChannelLayer: one loop layer per event loop
+        members: set[str] = set()
+        for loop_layer in layer._layers.values():
+            members |= loop_layer.groups.get(loop_layer._get_group_channel_name(group), set())
+        return members
+    return set(layer.groups.get(group, {}))
 
 
 @pytest.fixture

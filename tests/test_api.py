@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from notifications import archive, mark_all_read, mark_read, notify, notify_all
+from notifications import protocol
 from notifications.models import Notification
 from notifications.state import load_state, load_states
 
@@ -28,7 +29,7 @@ def test_notify_stores_then_pushes_to_the_recipients_group(alice: Any, sent: lis
     assert Notification.objects.get() == n
     assert (n.recipient, n.level, n.url, n.is_read) == (alice, "success", "/builds/42/", False)
     [(group, message)] = sent
-    assert group == f"notifications.user.{alice.pk}"
+    assert group == protocol.user_group(alice.pk)
     assert message["type"] == "notification.push"
     assert message["pk"] == n.pk
     assert "Build 42 finished" in message["html"]
@@ -41,7 +42,7 @@ def test_notify_many_is_one_insert_and_no_query_per_recipient(
     with django_assert_max_num_queries(6):
         created = notify(get_user_model().objects.all(), "hello all")
     assert len(created) == 50 == Notification.objects.count()
-    assert sorted(group for group, _ in sent) == sorted(f"notifications.user.{u.pk}" for u in users)
+    assert sorted(group for group, _ in sent) == sorted(protocol.user_group(u.pk) for u in users)
 
 
 def test_notify_all_reaches_active_users_only(alice: Any, bob: Any, sent: list[Any]) -> None:
@@ -112,7 +113,7 @@ def test_mark_read_only_touches_the_owners_row(alice: Any, bob: Any, sent: list[
     assert Notification.objects.get().is_read
     assert mark_read(alice, n.pk) is False  # already read: nothing to push
     [(group, message)] = sent
-    assert group == f"notifications.user.{alice.pk}"
+    assert group == protocol.user_group(alice.pk)
     assert message["type"] == "notification.state"
     assert 'data-read="true"' in message["html"]
 

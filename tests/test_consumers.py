@@ -9,12 +9,13 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from notifications import anotify, api
-from notifications.consumers import (
+from notifications import protocol
+from notifications.consumers import NotificationConsumer
+from notifications.protocol import (
     CLOSE_FRAME_TOO_LARGE,
     CLOSE_RATE_LIMITED,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNSUPPORTED_DATA,
-    NotificationConsumer,
 )
 from notifications.models import Notification
 
@@ -151,7 +152,7 @@ async def test_new_item_already_in_the_state_is_not_sent_twice(alice: Any, layer
     async with connected(alice) as ws:
         # As if the push for n had been queued while the state (which holds n) was being read.
         await layer.group_send(
-            f"notifications.user.{alice.pk}", {"type": "notification.push", "pk": n.pk, "html": "dup"}
+            protocol.user_group(alice.pk), protocol.push(n.pk, "dup")
         )
         assert await ws.receive_nothing(timeout=0.2)
 

@@ -1,4 +1,5 @@
-"""Property: whatever a browser sends, the consumer neither crashes nor touches anyone else's data."""
+"""Property: whatever a browser sends, the consumer neither crashes nor touches anyone else's data, and it
+leaves no group subscription behind."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications import notify
-from notifications.consumers import (
-    CLOSE_FRAME_TOO_LARGE,
-    CLOSE_RATE_LIMITED,
-    CLOSE_UNSUPPORTED_DATA,
-    NotificationConsumer,
-)
+from notifications import notify, protocol
+from notifications.consumers import NotificationConsumer, limiter
 from notifications.models import Notification
+from notifications.protocol import CLOSE_FRAME_TOO_LARGE, CLOSE_RATE_LIMITED, CLOSE_UNSUPPORTED_DATA
+
+from .conftest import group_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,9 +46,28 @@ actions = st.fixed_dictionaries(
     },
     optional={"id": ids, "HEADERS": st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3)},
 )
+# Structure the JSON encoder never writes: nesting deep enough to exhaust the parser's stack, numbers with
+# thousands of digits, lone surrogates, and such shapes placed where the consumer looks (the id, the action).
+openers = st.sampled_from(["[", '{"a":', '{"id":'])
+deep = st.builds(
+    lambda opener, depth: opener * depth + "1" + ("]" if opener == "[" else "}") * depth,
+    openers,
+    st.integers(min_value=1, max_value=1400),
+)
+huge_number = st.builds(lambda sign, digits: sign + "9" * digits, st.sampled_from(["", "-"]), st.integers(300, 4000))
+odd_value = st.one_of(deep, huge_number, st.sampled_from(["1e999", "-1e999", "NaN", "Infinity", '"\\ud800"', "1.0"]))
+structured = st.one_of(
+    st.builds(lambda v: '{"action": "read", "id": ' + v + "}", odd_value),
+    st.builds(lambda v: '{"action": ' + v + "}", odd_value),
+    deep,
+    st.builds(lambda v, cut: ('{"action": "archive", "id": ' + v)[:cut], odd_value, st.integers(0, 200)),
+)
+surrogates = st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=20)
 text_frames = st.one_of(
     actions.map(json.dumps),
     json_values.map(json.dumps),
+    structured,
+    surrogates,
     st.text(max_size=200),
     st.text(min_size=4000, max_size=5000),
 )
@@ -67,6 +85,7 @@ def snapshot(pks: list[int]) -> list[tuple[Any, ...]]:
 
 
 async def drive(user: Any, batch: list[Any]) -> None:
+    limiter.recent.clear()  # each example starts with a fresh action budget
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = user
     ok, _ = await communicator.connect()
@@ -88,6 +107,7 @@ async def drive(user: Any, batch: list[Any]) -> None:
         if closed is not None:
             break
     await communicator.disconnect()  # re-raises anything the consumer raised
+    assert group_members(protocol.user_group(user.pk)) == set()  # no subscription left behind
 
 
 @settings(

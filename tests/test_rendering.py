@@ -39,8 +39,15 @@ def test_state_frame_replaces_badge_and_list(alice: Any) -> None:
     items = [notify(alice, f"n{i}") for i in range(3)]
     html = rendering.render_state_frame(State(2, items[::-1]))
     assert html.index('id="notification-count"') < html.index('id="notification-list"')
-    assert html.count('hx-swap-oob="true"') == 2
+    assert html.count('hx-swap-oob="true"') == 3  # badge, list, live indicator
+    assert '<span id="notification-status" class="nb__status" role="status" data-live="true" hx-swap-oob="true" hidden>' in html
     assert html.index(f"notification-{items[2].pk}") < html.index(f"notification-{items[0].pk}")
+
+
+def test_paused_state_and_offline_frames_say_live_updates_are_paused(alice: Any) -> None:
+    for html in (rendering.render_state_frame(State(0, []), live=False), rendering.render_offline_frame()):
+        assert 'id="notification-status"' in html and 'data-live="false"' in html
+        assert "Live updates paused" in html and " hidden" not in html
 
 
 def test_badge_overflow_keeps_the_integer(alice: Any) -> None:

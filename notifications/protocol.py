@@ -1,0 +1,79 @@
+"""The channel-layer protocol: group names, message types and their builders, close codes.
+
+Group names carry a namespace that differs per deployment (derived from ``SECRET_KEY`` unless
+``NOTIFICATIONS["NAMESPACE"]`` is set), because Redis pub/sub channels are global to a Redis server: two
+projects on one Redis (any database number, default prefix) must never share a user's group.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+from . import conf
+
+# Close codes a browser can see (daphne sends only 1000 and 3000-4999, so they are 4xxx).
+CLOSE_UNAUTHENTICATED = 4401  # not logged in, logged out, session expired, password changed, deactivated
+CLOSE_FRAME_TOO_LARGE = 4413
+CLOSE_UNSUPPORTED_DATA = 4415
+CLOSE_RATE_LIMITED = 4429
+
+# Message types (Channels maps "notification.push" to the consumer's notification_push handler).
+PUSH = "notification.push"  # one new item for a user: forwarded unless the tab's state holds it already
+STATE = "notification.state"  # a user's whole bar, after a change
+CLOSE = "notification.close"  # close the user's sockets (of one session, or all)
+RECHECK = "notification.recheck"  # re-check the login of the user's sockets now (the user row changed)
+REFRESH = "notification.refresh"  # every socket re-reads its bar
+
+Message = dict[str, Any]
+
+_NAMESPACE_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def namespace() -> str:
+    """This deployment's namespace: ``NOTIFICATIONS["NAMESPACE"]``, or a digest of ``SECRET_KEY``."""
+    return conf.get("NAMESPACE") or _digest(settings.SECRET_KEY)
+
+
+@cache
+def _digest(secret_key: str) -> str:
+    # One-way: a group name shows nothing of the key. Rotating the key moves the namespace (see the README).
+    return salted_hmac("notifications.protocol.namespace", "groups", secret=secret_key).hexdigest()[:12]
+
+
+def valid_namespace(value: object) -> bool:
+    return isinstance(value, str) and bool(_NAMESPACE_CHARS.match(value))
+
+
+def user_group(user_pk: object) -> str:
+    """The group holding every open socket (tab, device) of one user."""
+    return f"notifications.{namespace()}.user.{user_pk}"
+
+
+def broadcast_group() -> str:
+    """The group every socket joins: messages meant for every user alike."""
+    return f"notifications.{namespace()}.all"
+
+
+def push(pk: int, html: str) -> Message:
+    return {"type": PUSH, "pk": pk, "html": html}
+
+
+def state(pks: list[int], html: str) -> Message:
+    return {"type": STATE, "pks": pks, "html": html}
+
+
+def close(session_key: str | None, code: int = CLOSE_UNAUTHENTICATED) -> Message:
+    return {"type": CLOSE, "code": code, "session_key": session_key}
+
+
+def recheck() -> Message:
+    return {"type": RECHECK}
+
+
+def refresh() -> Message:
+    return {"type": REFRESH}

@@ -1,0 +1,168 @@
+"""One watchdog per event loop over that process's open sockets.
+
+It re-checks each socket's login every ``SESSION_CHECK_INTERVAL`` seconds (spread evenly, so 5,000 sockets do
+not query at once), and probes the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to a
+channel of its own. When a probe is lost the open bars are told live updates are paused; when probes come
+back every socket re-joins its groups if it had to and re-reads its bar, so frames lost in the outage are
+not lost to the user: the database is the backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from . import conf, db, rendering
+from .state import load_states
+
+if TYPE_CHECKING:
+    from .consumers import NotificationConsumer
+
+logger = logging.getLogger("notifications")
+
+#: Users whose bars one database call renders after an outage (the first frames go out sooner).
+RESYNC_BATCH = 500
+
+
+class Watchdog:
+    def __init__(self) -> None:
+        self.sockets: set[NotificationConsumer] = set()
+        self.layer_up = True
+        self._task: asyncio.Task[None] | None = None
+        self._probe_channel: str | None = None
+        self._receiver: asyncio.Task[None] | None = None
+        self._sent = 0
+        self._seen = 0
+        self._arrived = asyncio.Event()
+
+    def add(self, socket: NotificationConsumer) -> None:
+        socket.next_check = time.monotonic() + random.uniform(0, conf.get("SESSION_CHECK_INTERVAL"))
+        self.sockets.add(socket)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="notifications-watchdog")
+
+    def discard(self, socket: NotificationConsumer) -> None:
+        self.sockets.discard(socket)
+        if not self.sockets:
+            self._stop()
+
+    def _stop(self) -> None:
+        for task in (self._task, self._receiver):
+            if task is not None:
+                task.cancel()
+        self._task = self._receiver = None
+        self._probe_channel = None
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        watchers = [self._check_logins()]
+        if layer is not None and not isinstance(layer, InMemoryChannelLayer):  # in-process: it cannot go away
+            watchers.append(self._watch_layer(layer))
+        await asyncio.gather(*watchers)
+
+    # Logins -----------------------------------------------------------------------------------------------
+
+    async def _check_logins(self) -> None:
+        while True:
+            interval = conf.get("SESSION_CHECK_INTERVAL")
+            await asyncio.sleep(min(1.0, interval / 4))
+            now = time.monotonic()
+            due = [s for s in self.sockets if s.next_check <= now]
+            for socket in due:
+                socket.next_check = now + interval
+            await asyncio.gather(*(socket.recheck() for socket in due))
+
+    # The channel layer ------------------------------------------------------------------------------------
+
+    async def _watch_layer(self, layer: Any) -> None:
+        while True:
+            await asyncio.sleep(conf.get("LAYER_CHECK_INTERVAL"))
+            if await self._probe(layer):
+                if not self.layer_up:
+                    logger.warning("The channel layer is back: %d socket(s) re-read their bar.", len(self.sockets))
+                    self.layer_up = True
+                    # Everything: a Redis that restarted empty has forgotten group memberships, too.
+                    await self.resync(self.sockets, rejoin=True)
+                else:
+                    await self.resync([s for s in self.sockets if not s.joined])
+            elif self.layer_up:
+                logger.error("The channel layer does not answer: live updates are paused for open sockets.")
+                self.layer_up = False
+                await self._announce_offline()
+
+    async def _probe(self, layer: Any) -> bool:
+        """Send a message to the watchdog's own channel and wait for it to come back."""
+        self._sent += 1
+        number = self._sent
+        try:
+            async with asyncio.timeout(max(1.0, conf.get("LAYER_CHECK_INTERVAL"))):
+                if self._probe_channel is None:
+                    self._probe_channel = await layer.new_channel()
+                    self._receiver = asyncio.create_task(self._receive_probes(layer, self._probe_channel))
+                await layer.send(self._probe_channel, {"type": "notification.probe", "n": number})
+                while self._seen < number:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except Exception:  # noqa: BLE001 - any failure of the layer (refused, reset, timed out) is "down"
+            return False
+        return True
+
+    async def _receive_probes(self, layer: Any, channel: str) -> None:
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the layer is down; the probe loop reports it
+                await asyncio.sleep(0.5)
+                continue
+            self._seen = max(self._seen, message.get("n", 0))
+            self._arrived.set()
+
+    async def _announce_offline(self) -> None:
+        html = rendering.render_offline_frame()
+        for socket in list(self.sockets):
+            with contextlib.suppress(Exception):
+                await socket.send(text_data=html)
+
+    async def resync(self, sockets: Iterable[NotificationConsumer], *, rejoin: bool = False) -> None:
+        """Re-join groups (where a join failed, or all), then send each socket its bar, read in batches."""
+        sockets = list(sockets)
+        for socket in sockets:
+            if rejoin or not socket.joined:
+                await socket.join()
+        by_user: dict[Any, list[NotificationConsumer]] = {}
+        for socket in sockets:
+            by_user.setdefault(socket.user.pk, []).append(socket)
+        users = list(by_user)
+        for start in range(0, len(users), RESYNC_BATCH):
+            frames = await db.reading(_state_frames)(users[start : start + RESYNC_BATCH], self.layer_up)
+            for pk, (pks, html) in frames.items():
+                for socket in by_user[pk]:
+                    await socket.apply_state(pks, html)
+
+
+def _state_frames(user_ids: list[Any], live: bool) -> dict[Any, tuple[list[int], str]]:
+    return {
+        pk: (state.pks, rendering.render_state_frame(state, live=live)) for pk, state in load_states(user_ids).items()
+    }
+
+
+_watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
+
+
+def get() -> Watchdog:
+    """The running event loop's watchdog."""
+    loop = asyncio.get_running_loop()
+    for old in [other for other in _watchdogs if other.is_closed()]:
+        del _watchdogs[old]
+    if loop not in _watchdogs:
+        _watchdogs[loop] = Watchdog()
+    return _watchdogs[loop]
