@@ -105,9 +105,7 @@ def refresh_all() -> None:
     transaction.on_commit(partial(delivery.send, [(protocol.broadcast_group(), protocol.refresh())]))
 
 
-def disconnect(
-    user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
-) -> None:
+def disconnect(user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED) -> None:
     """Close ``user``'s open sockets (only those of ``session_key`` when given), e.g. on logout."""
     message = protocol.close(session_key, code)
     transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))

@@ -143,7 +143,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
                 for group in self.groups:
                     await self.channel_layer.group_add(group, self.channel_name)
-        except Exception as error:  # noqa: BLE001 - the watchdog joins again once the layer answers
+        except Exception as error:  # the watchdog joins again once the layer answers
             logger.warning("Socket of user %s could not join its groups: %r", self.user.pk, error)
             self.joined = False
         else:
@@ -158,7 +158,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             try:
                 async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
                     await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception as error:  # noqa: BLE001 - the layer is down; its subscriptions went with it
+            except Exception as error:  # the layer is down; its subscriptions went with it
                 logger.warning("Socket of user %s could not leave %s: %r", self.user.pk, group, error)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:

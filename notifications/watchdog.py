@@ -110,7 +110,7 @@ class Watchdog:
                 while self._seen < number:
                     self._arrived.clear()
                     await self._arrived.wait()
-        except Exception:  # noqa: BLE001 - any failure of the layer (refused, reset, timed out) is "down"
+        except Exception:  # any failure of the layer (refused, reset, timed out) is "down"
             return False
         return True
 
@@ -120,7 +120,7 @@ class Watchdog:
                 message = await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the layer is down; the probe loop reports it
+            except Exception:  # the layer is down; the probe loop reports it
                 await asyncio.sleep(0.5)
                 continue
             self._seen = max(self._seen, message.get("n", 0))

@@ -7,8 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from notifications import archive, mark_all_read, mark_read, notify, notify_all
-from notifications import protocol
+from notifications import archive, mark_all_read, mark_read, notify, notify_all, protocol
 from notifications.models import Notification
 from notifications.state import load_state, load_states
 

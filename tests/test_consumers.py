@@ -8,16 +8,15 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
-from notifications import anotify, api
-from notifications import protocol
+from notifications import anotify, api, protocol
 from notifications.consumers import NotificationConsumer
+from notifications.models import Notification
 from notifications.protocol import (
     CLOSE_FRAME_TOO_LARGE,
     CLOSE_RATE_LIMITED,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNSUPPORTED_DATA,
 )
-from notifications.models import Notification
 
 from .conftest import connected
 
@@ -151,9 +150,7 @@ async def test_new_item_already_in_the_state_is_not_sent_twice(alice: Any, layer
     n = await anotify(alice, "once")
     async with connected(alice) as ws:
         # As if the push for n had been queued while the state (which holds n) was being read.
-        await layer.group_send(
-            protocol.user_group(alice.pk), protocol.push(n.pk, "dup")
-        )
+        await layer.group_send(protocol.user_group(alice.pk), protocol.push(n.pk, "dup"))
         assert await ws.receive_nothing(timeout=0.2)
 
 

@@ -40,7 +40,8 @@ def test_state_frame_replaces_badge_and_list(alice: Any) -> None:
     html = rendering.render_state_frame(State(2, items[::-1]))
     assert html.index('id="notification-count"') < html.index('id="notification-list"')
     assert html.count('hx-swap-oob="true"') == 3  # badge, list, live indicator
-    assert '<span id="notification-status" class="nb__status" role="status" data-live="true" hx-swap-oob="true" hidden>' in html
+    status = '<span id="notification-status" class="nb__status" role="status" data-live="true" hx-swap-oob="true"'
+    assert status + " hidden>" in html
     assert html.index(f"notification-{items[2].pk}") < html.index(f"notification-{items[0].pk}")
 
 
