@@ -10,10 +10,11 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 
-from . import conf, rendering
+from . import conf, protocol, rendering
 
 IN_MEMORY = "channels.layers.InMemoryChannelLayer"
 REDIS_CORE = "channels_redis.core.RedisChannelLayer"
+REDIS_PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
 def _layer_backend() -> str | None:
@@ -103,3 +104,39 @@ def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
+    try:
+        value = conf.get("NAMESPACE")
+    except KeyError:
+        return []  # E003 reports it
+    if value is not None and not protocol.valid_namespace(value):
+        return [
+            Error(
+                f"NOTIFICATIONS['NAMESPACE'] = {value!r} is not a valid namespace.",
+                hint="Use 1 to 40 letters, digits, '-' or '_', or leave it unset to derive one from SECRET_KEY.",
+                id="notifications.E005",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_shared_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """Group names are namespaced by a digest of SECRET_KEY: a key copied between projects shares groups."""
+    if _layer_backend() not in (REDIS_CORE, REDIS_PUBSUB) or conf.get("NAMESPACE"):
+        return []
+    key = str(getattr(settings, "SECRET_KEY", ""))
+    if len(key) >= 50 and len(set(key)) >= 5 and not key.startswith("django-insecure-"):
+        return []
+    return [
+        Warning(
+            "The channel-layer namespace is derived from a SECRET_KEY that looks shared or insecure: another "
+            "project on the same Redis with the same key would receive this project's notifications.",
+            hint="Give each deployment its own strong SECRET_KEY, or set NOTIFICATIONS['NAMESPACE'] to a name "
+            "unique on that Redis.",
+            id="notifications.W003",
+        )
+    ]

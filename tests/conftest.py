@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from importlib import import_module
 from typing import Any
 
 import pytest
 from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.test import Client
 
 from notifications.consumers import NotificationConsumer, limiter
 
@@ -47,6 +51,26 @@ def alice(db: Any) -> Any:
 @pytest.fixture
 def bob(db: Any) -> Any:
     return get_user_model().objects.create_user("bob", password="bob")
+
+
+@pytest.fixture
+def pubsub_layer(settings: Any, redis_url: str) -> str:
+    """channels-redis's pub/sub layer on the test session's Redis, under a prefix of its own; returns it."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+        }
+    }
+    return prefix
+
+
+def login_session(user: Any) -> Any:
+    """A real login's session (as AuthMiddlewareStack puts it in a socket's scope)."""
+    client = Client()
+    client.force_login(user)
+    return import_module(settings.SESSION_ENGINE).SessionStore(client.cookies["sessionid"].value)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -64,3 +65,59 @@ def test_send_action_shows_bad_input(alice: Any, admin_client_: Client) -> None:
     )
     assert b"is not safe" in response.content
     assert Notification.objects.count() == 0
+
+
+UNSAFE_URLS = [
+    "//evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "https://evil.example/x",
+    "/\\evil.example",
+]
+
+
+@pytest.mark.parametrize("url", UNSAFE_URLS)
+def test_the_add_form_refuses_unsafe_links(alice: Any, admin_client_: Client, url: str) -> None:
+    response = admin_client_.post(
+        "/admin/notifications/notification/add/",
+        {"recipient": alice.pk, "level": "info", "message": "hi", "url": url, "actions": "[]", "group_count": 1},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert b"Not a safe link" in response.content
+    assert Notification.objects.count() == 0
+
+
+@pytest.mark.parametrize("url", UNSAFE_URLS)
+def test_the_change_form_refuses_unsafe_action_links(alice: Any, admin_client_: Client, url: str) -> None:
+    n = notify(alice, "decide", url="/ok/")
+    response = admin_client_.post(
+        f"/admin/notifications/notification/{n.pk}/change/",
+        {
+            "recipient": alice.pk,
+            "level": "info",
+            "message": "decide",
+            "url": "/ok/",
+            "actions": json.dumps([{"label": "Approve", "url": url}]),
+            "group_count": 1,
+        },
+    )
+    assert response.status_code == 200
+    assert b"is not safe" in response.content
+    n.refresh_from_db()
+    assert n.actions == []
+
+
+def test_the_add_form_stores_a_safe_link(alice: Any, admin_client_: Client) -> None:
+    response = admin_client_.post(
+        "/admin/notifications/notification/add/",
+        {
+            "recipient": alice.pk,
+            "level": "info",
+            "message": "hi",
+            "url": "/builds/42/",
+            "actions": "[]",
+            "group_count": 1,
+        },
+    )
+    assert response.status_code == 302
+    assert Notification.objects.get().url == "/b/42/"

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis.asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
-from notifications import anotify, api, protocol
+from notifications import anotify, api, consumers, protocol
 from notifications.consumers import NotificationConsumer
 from notifications.models import Notification
 from notifications.protocol import (
@@ -18,7 +25,7 @@ from notifications.protocol import (
     CLOSE_UNSUPPORTED_DATA,
 )
 
-from .conftest import connected
+from .conftest import connected, group_members, login_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -179,3 +186,129 @@ async def test_refresh_resends_the_state(alice: Any, layer: Any) -> None:
     async with connected(alice) as ws:
         await database_sync_to_async(api.refresh_all)()
         assert 'id="notification-list"' in await ws.receive_from()
+
+
+# Revoked logins ---------------------------------------------------------------------------------------------
+
+
+def _delete_session(user: Any, session: Any) -> None:
+    Session.objects.filter(session_key=session.session_key).delete()
+
+
+def _expire_session(user: Any, session: Any) -> None:
+    Session.objects.filter(session_key=session.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+
+
+def _deactivate_by_update(user: Any, session: Any) -> None:
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+
+def _change_password_by_update(user: Any, session: Any) -> None:
+    get_user_model().objects.filter(pk=user.pk).update(password=make_password("new"))
+
+
+@pytest.mark.parametrize(
+    "revoke", [_delete_session, _expire_session, _deactivate_by_update, _change_password_by_update], ids=str
+)
+async def test_a_revoked_login_stops_delivery_without_any_signal(
+    alice: Any, layer: Any, settings: Any, revoke: Any
+) -> None:
+    """Paths that send no signal: the periodic re-check (SESSION_CHECK_INTERVAL) closes the socket."""
+    settings.NOTIFICATIONS = {"SESSION_CHECK_INTERVAL": 0.2}
+    session = await database_sync_to_async(login_session)(alice)
+    async with connected(alice, session=session) as ws:
+        await database_sync_to_async(revoke)(alice, session)
+        assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+        assert group_members(protocol.user_group(alice.pk)) == set()  # delivery stops with the close
+        await anotify(alice, "never delivered")
+        assert await ws.receive_nothing(timeout=0.3)
+
+
+async def test_saving_a_new_password_closes_the_users_sockets_at_once(alice: Any, layer: Any, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"SESSION_CHECK_INTERVAL": 3600}
+    session = await database_sync_to_async(login_session)(alice)
+    async with connected(alice, session=session) as ws:
+        alice.set_password("changed")
+        await alice.asave()
+        assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_an_action_after_revocation_is_refused_at_once(alice: Any, layer: Any, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"SESSION_CHECK_INTERVAL": 3600}  # no periodic check: the action itself checks
+    n = await anotify(alice, "stays unread")
+    session = await database_sync_to_async(login_session)(alice)
+    async with connected(alice, session=session) as ws:
+        await database_sync_to_async(_delete_session)(alice, session)
+        await ws.send_json_to({"action": "read_all"})
+        assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+    await n.arefresh_from_db()
+    assert not n.is_read
+
+
+async def test_the_users_other_sessions_keep_working(alice: Any, layer: Any, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"SESSION_CHECK_INTERVAL": 0.2}
+    laptop = await database_sync_to_async(login_session)(alice)
+    phone = await database_sync_to_async(login_session)(alice)
+    async with connected(alice, session=laptop) as on_laptop, connected(alice, session=phone) as on_phone:
+        await database_sync_to_async(_delete_session)(alice, laptop)
+        assert (await on_laptop.receive_output(timeout=5))["code"] == CLOSE_UNAUTHENTICATED
+        n = await anotify(alice, "still on the phone")
+        assert f"notification-{n.pk}" in await on_phone.receive_from()
+        await asyncio.sleep(0.5)  # a few more re-checks: the phone's login still holds
+        await on_phone.send_json_to({"action": "read", "id": n.pk})
+        assert 'data-read="true"' in await on_phone.receive_from()
+
+
+# Hostile frames ---------------------------------------------------------------------------------------------
+
+NESTED = '{"action":"read","id":' + "[" * 1000 + "]" * 1000 + "}"
+
+
+async def test_deeply_nested_json_is_ignored_like_any_other_garbage(alice: Any, layer: Any, caplog: Any) -> None:
+    async with connected(alice) as ws:
+        await ws.send_to(text_data=NESTED)
+        assert await ws.receive_nothing(timeout=0.3)
+        n = await anotify(alice, "still live")
+        assert f"notification-{n.pk}" in await ws.receive_from()
+    assert "Ignoring frame" in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]  # one line, no traceback
+
+
+async def test_lone_surrogates_are_ignored(alice: Any, layer: Any) -> None:
+    async with connected(alice) as ws:
+        await ws.send_to(text_data="\ud800" + '{"action": "read_all"}')
+        assert await ws.receive_nothing(timeout=0.3)
+
+
+async def test_a_users_sockets_share_one_action_budget(alice: Any, layer: Any, settings: Any) -> None:
+    """Opening more sockets does not multiply what one user may make the server do."""
+    settings.NOTIFICATIONS = {"ACTION_RATE_LIMIT": 5, "ACTION_RATE_WINDOW": 60}
+    async with connected(alice) as a, connected(alice) as b:
+        for _ in range(5):
+            await a.send_json_to({"action": "nothing"})
+        assert await a.receive_nothing(timeout=0.2)  # within the budget: ignored, still open
+        await b.send_json_to({"action": "nothing"})
+        assert (await b.receive_output())["code"] == CLOSE_RATE_LIMITED
+
+
+async def test_a_consumer_that_fails_leaves_no_subscription_in_redis(
+    alice: Any, pubsub_layer: str, redis_url: str, monkeypatch: Any
+) -> None:
+    """Whatever ends a consumer (here a bug in an action), its groups are left: Redis holds no subscriber."""
+
+    def broken(user: Any, data: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(consumers.ACTIONS, "read", broken)
+    client = redis.asyncio.Redis.from_url(redis_url)
+    channel = f"{pubsub_layer}__group__{protocol.user_group(alice.pk)}"
+    ws = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
+    ws.scope["user"] = alice
+    assert (await ws.connect())[0]
+    await ws.receive_from()
+    assert await client.pubsub_numsub(channel) == [(channel.encode(), 1)]
+    await ws.send_json_to({"action": "read", "id": 1})
+    with pytest.raises(RuntimeError):
+        await ws.receive_output(timeout=5)
+    assert await client.pubsub_numsub(channel) == [(channel.encode(), 0)]
+    await client.aclose()

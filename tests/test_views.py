@@ -124,3 +124,24 @@ def test_back_redirect_ignores_foreign_referers(alice: Any, alice_client: Client
         f"/notifications/{n.pk}/read/", csrf(alice_client), headers={"referer": "https://evil.example/"}
     )
     assert response["Location"] == "/notifications/"
+
+
+@pytest.mark.parametrize("url", ["home", "logout", "settings", "?page=2", "#top", "builds/42/"])
+def test_open_redirects_to_the_stored_url_never_a_route_name(alice: Any, alice_client: Client, url: str) -> None:
+    n = notify(alice, "go", url=url)
+    response = alice_client.post(f"/notifications/{n.pk}/open/", csrf(alice_client))
+    assert response.status_code == 302 and response["Location"] == url
+
+
+def test_open_never_follows_an_unsafe_url_written_around_the_api(alice: Any, alice_client: Client) -> None:
+    n = notify(alice, "go", url="/fine/")
+    Notification.objects.filter(pk=n.pk).update(url="//evil.example")  # raw write: no validation ran
+    response = alice_client.post(f"/notifications/{n.pk}/open/", csrf(alice_client))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("next_url", ["logout", "?page=2", "#top"])
+def test_no_js_forms_go_back_to_a_url_never_a_route_name(alice: Any, alice_client: Client, next_url: str) -> None:
+    n = notify(alice, "read me")
+    response = alice_client.post(f"/notifications/{n.pk}/read/", {**csrf(alice_client), "next": next_url})
+    assert response.status_code == 302 and response["Location"] == next_url

@@ -1,0 +1,65 @@
+"""Group names: namespaced per deployment, valid for every channel layer; the checks around the namespace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.layers import InMemoryChannelLayer
+from django.core import checks
+
+from notifications import protocol
+
+REDIS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": []}}}
+
+
+def test_two_projects_with_their_own_keys_never_share_a_group(settings: Any) -> None:
+    settings.SECRET_KEY = "staging-" + "s" * 50
+    staging = (protocol.user_group(1), protocol.broadcast_group())
+    settings.SECRET_KEY = "production-" + "p" * 50
+    production = (protocol.user_group(1), protocol.broadcast_group())
+    assert not set(staging) & set(production)
+
+
+def test_the_namespace_shows_nothing_of_the_key(settings: Any) -> None:
+    settings.SECRET_KEY = "a-very-secret-key-" + "k" * 40
+    assert "secret" not in protocol.user_group(1) and settings.SECRET_KEY[:8] not in protocol.user_group(1)
+
+
+def test_an_explicit_namespace_wins(settings: Any) -> None:
+    settings.NOTIFICATIONS = {"NAMESPACE": "shop-prod"}
+    assert protocol.user_group(7) == "notifications.shop-prod.user.7"
+    assert protocol.broadcast_group() == "notifications.shop-prod.all"
+
+
+def test_group_names_are_valid_channel_layer_names() -> None:
+    layer = InMemoryChannelLayer()
+    assert layer.require_valid_group_name(protocol.user_group(2**62))
+    assert layer.require_valid_group_name(protocol.broadcast_group())
+
+
+def test_close_codes_are_ones_daphne_can_send() -> None:
+    codes = [getattr(protocol, name) for name in dir(protocol) if name.startswith("CLOSE_")]
+    assert codes and all(4000 <= code <= 4999 for code in codes)
+
+
+def ids(**kwargs: Any) -> set[str]:
+    return {message.id for message in checks.run_checks(**kwargs) if message.id.startswith("notifications.")}
+
+
+def test_an_invalid_namespace_is_an_error(settings: Any) -> None:
+    settings.NOTIFICATIONS = {"NAMESPACE": "has spaces"}
+    assert "notifications.E005" in ids()
+
+
+def test_redis_with_a_weak_key_and_no_namespace_warns_on_deploy(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = REDIS
+    settings.SECRET_KEY = "django-insecure-" + "x1y2z3" * 10
+    assert "notifications.W003" in ids(include_deployment_checks=True)
+    settings.NOTIFICATIONS = {"NAMESPACE": "shop-prod"}
+    assert "notifications.W003" not in ids(include_deployment_checks=True)
+
+
+def test_redis_with_a_strong_key_is_quiet(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = REDIS
+    settings.SECRET_KEY = "".join(chr(33 + i % 90) for i in range(60))
+    assert "notifications.W003" not in ids(include_deployment_checks=True)
