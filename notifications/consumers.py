@@ -154,12 +154,13 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if self.user is not None:
             self.watchdog.discard(self)
         groups, self.groups = self.groups, []
-        for group in groups:
-            try:
-                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-                    await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception as error:  # the layer is down; its subscriptions went with it
-                logger.warning("Socket of user %s could not leave %s: %r", self.user.pk, group, error)
+        if not groups:
+            return
+        try:
+            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                await asyncio.gather(*(self.channel_layer.group_discard(g, self.channel_name) for g in groups))
+        except Exception as error:  # the layer is down; its subscriptions went with it
+            logger.warning("Socket of user %s could not leave its groups: %r", self.user.pk, error)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         await self._leave()
@@ -190,13 +191,17 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self.revoke()
 
     async def revoke(self) -> None:
-        """Stop delivering at once, then close with 4401."""
+        """Stop delivering at once and close with 4401."""
         if self.closing:
             return
         logger.info("Closing socket of user %s: its login no longer holds.", self.user.pk)
-        self.closing = True
+        # Shielded: the watchdog runs this and is cancelled when its last socket leaves, i.e. right here.
+        await asyncio.shield(self._close(protocol.CLOSE_UNAUTHENTICATED))
+
+    async def _close(self, code: int) -> None:
+        self.closing = True  # nothing more is forwarded, even what is already queued
+        await self.close(code=code)
         await self._leave()
-        await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
@@ -251,6 +256,4 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         """Close this socket: the user logged out (this session only) or every session must go."""
         session_key = event.get("session_key")
         if session_key is None or session_key == self.session_key:
-            self.closing = True
-            await self._leave()
-            await self.close(code=event["code"])
+            await self._close(event["code"])

@@ -35,7 +35,8 @@ class Watchdog:
     def __init__(self) -> None:
         self.sockets: set[NotificationConsumer] = set()
         self.layer_up = True
-        self._task: asyncio.Task[None] | None = None
+        self._logins: asyncio.Task[None] | None = None
+        self._layer: asyncio.Task[None] | None = None
         self._probe_channel: str | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._sent = 0
@@ -45,8 +46,13 @@ class Watchdog:
     def add(self, socket: NotificationConsumer) -> None:
         socket.next_check = time.monotonic() + random.uniform(0, conf.get("SESSION_CHECK_INTERVAL"))
         self.sockets.add(socket)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="notifications-watchdog")
+        if self._logins is None or self._logins.done():
+            self._logins = asyncio.create_task(self._check_logins(), name="notifications-logins")
+        layer = get_channel_layer()
+        # The in-memory layer lives in this process: it cannot go away, so it is not probed.
+        if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+            if self._layer is None or self._layer.done():
+                self._layer = asyncio.create_task(self._watch_layer(layer), name="notifications-layer")
 
     def discard(self, socket: NotificationConsumer) -> None:
         self.sockets.discard(socket)
@@ -54,23 +60,18 @@ class Watchdog:
             self._stop()
 
     def _stop(self) -> None:
-        for task in (self._task, self._receiver):
-            if task is not None:
+        # Not the watchdog's own task (it may be closing the last socket itself): its loops end as they see
+        # no sockets.
+        for task in (self._logins, self._layer, self._receiver):
+            if task is not None and task is not asyncio.current_task():
                 task.cancel()
-        self._task = self._receiver = None
+        self._receiver = None
         self._probe_channel = None
-
-    async def _run(self) -> None:
-        layer = get_channel_layer()
-        watchers = [self._check_logins()]
-        if layer is not None and not isinstance(layer, InMemoryChannelLayer):  # in-process: it cannot go away
-            watchers.append(self._watch_layer(layer))
-        await asyncio.gather(*watchers)
 
     # Logins -----------------------------------------------------------------------------------------------
 
     async def _check_logins(self) -> None:
-        while True:
+        while self.sockets:
             interval = conf.get("SESSION_CHECK_INTERVAL")
             await asyncio.sleep(min(1.0, interval / 4))
             now = time.monotonic()
@@ -82,7 +83,7 @@ class Watchdog:
     # The channel layer ------------------------------------------------------------------------------------
 
     async def _watch_layer(self, layer: Any) -> None:
-        while True:
+        while self.sockets:
             await asyncio.sleep(conf.get("LAYER_CHECK_INTERVAL"))
             if await self._probe(layer):
                 if not self.layer_up:

@@ -120,4 +120,4 @@ def test_the_add_form_stores_a_safe_link(alice: Any, admin_client_: Client) -> N
         },
     )
     assert response.status_code == 302
-    assert Notification.objects.get().url == "/b/42/"
+    assert Notification.objects.get().url == "/builds/42/"

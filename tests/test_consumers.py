@@ -208,7 +208,9 @@ def _change_password_by_update(user: Any, session: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "revoke", [_delete_session, _expire_session, _deactivate_by_update, _change_password_by_update], ids=str
+    "revoke",
+    [_delete_session, _expire_session, _deactivate_by_update, _change_password_by_update],
+    ids=lambda f: f.__name__.strip("_"),
 )
 async def test_a_revoked_login_stops_delivery_without_any_signal(
     alice: Any, layer: Any, settings: Any, revoke: Any
@@ -219,9 +221,9 @@ async def test_a_revoked_login_stops_delivery_without_any_signal(
     async with connected(alice, session=session) as ws:
         await database_sync_to_async(revoke)(alice, session)
         assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
-        assert group_members(protocol.user_group(alice.pk)) == set()  # delivery stops with the close
         await anotify(alice, "never delivered")
         assert await ws.receive_nothing(timeout=0.3)
+        assert group_members(protocol.user_group(alice.pk)) == set()
 
 
 async def test_saving_a_new_password_closes_the_users_sockets_at_once(alice: Any, layer: Any, settings: Any) -> None:
@@ -312,3 +314,16 @@ async def test_a_consumer_that_fails_leaves_no_subscription_in_redis(
         await ws.receive_output(timeout=5)
     assert await client.pubsub_numsub(channel) == [(channel.encode(), 0)]
     await client.aclose()
+
+
+async def test_a_socket_that_cannot_join_its_groups_is_told_updates_are_paused(
+    alice: Any, layer: Any, monkeypatch: Any
+) -> None:
+    async def refuse(group: str, channel: str) -> None:
+        raise ConnectionError("the layer is down")
+
+    monkeypatch.setattr(layer, "group_add", refuse)
+    await anotify(alice, "already stored")
+    async with connected(alice) as ws:
+        assert "already stored" in ws.state  # the truth, from the database
+        assert 'data-live="false"' in ws.state and "Live updates paused" in ws.state

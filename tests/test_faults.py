@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from e2e.processes import RedisServer
 from notifications import notify
 from notifications.models import Notification
+from notifications.protocol import CLOSE_UNAUTHENTICATED
 
-from .conftest import connected
+from .conftest import connected, login_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -62,3 +67,93 @@ async def test_clients_catch_up_once_redis_is_back(alice: Any, redis: RedisServe
         assert "stored while Redis was down" in ws.state
         n = await database_sync_to_async(notify)(alice, "live again")
         assert f"notification-{n.pk}" in await ws.receive_from()
+
+
+async def frame_containing(ws: Any, text: str, timeout: float) -> str:  # noqa: ASYNC109
+    """The first frame holding ``text`` (others, e.g. the paused notice, are skipped)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        frame = await ws.receive_from(timeout=left)
+        if text in frame:
+            return frame
+    raise AssertionError(f"no frame with {text!r} within {timeout}s")
+
+
+async def test_open_tabs_say_paused_during_an_outage_and_converge_when_redis_is_back(
+    alice: Any, redis: RedisServer, settings: Any
+) -> None:
+    """The socket stays open through a Redis outage; rows stored meanwhile reach it without a reload."""
+    settings.NOTIFICATIONS = {"LAYER_CHECK_INTERVAL": 0.5}
+    async with connected(alice) as ws:
+        redis.stop()
+        paused = await frame_containing(ws, 'id="notification-status"', timeout=10)
+        assert 'data-live="false"' in paused and "Live updates paused" in paused
+        missed = await database_sync_to_async(notify)(alice, "stored while Redis was down")
+        redis.start()
+        started = time.monotonic()
+        state = await frame_containing(ws, f'id="notification-{missed.pk}"', timeout=10)
+        print(f"converged {time.monotonic() - started:.2f}s after Redis came back")
+        assert 'data-live="true"' in state and 'id="notification-list"' in state
+        # And it is live again, through Redis.
+        n = await database_sync_to_async(notify)(alice, "live again")
+        await frame_containing(ws, f'id="notification-{n.pk}"', timeout=10)
+
+
+async def test_logging_out_while_redis_is_down_still_closes_that_sessions_socket(
+    alice: Any, redis: RedisServer, settings: Any
+) -> None:
+    settings.NOTIFICATIONS = {"LAYER_CHECK_INTERVAL": 0.5, "SESSION_CHECK_INTERVAL": 0.5}
+    session = await database_sync_to_async(login_session)(alice)
+    async with connected(alice, session=session) as ws:
+        redis.stop()
+        await database_sync_to_async(Session.objects.filter(session_key=session.session_key).delete)()
+        deadline = time.monotonic() + 10
+        while (output := await ws.receive_output(timeout=deadline - time.monotonic()))["type"] != "websocket.close":
+            pass  # the paused notice
+        assert output["code"] == CLOSE_UNAUTHENTICATED
+        redis.start()
+        await database_sync_to_async(notify)(alice, "not for a logged-out tab")
+        assert await ws.receive_nothing(timeout=1)
+
+
+class SilentServer:
+    """A TCP server that accepts connections and never answers (a wedged Redis, a black-holed proxy)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self.sock.getsockname()[1]}/0"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.held.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        for conn in [*self.held, self.sock]:
+            conn.close()
+
+
+@pytest.fixture
+def silent_redis(settings: Any) -> Iterator[SilentServer]:
+    server = SilentServer()
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [server.url]}}
+    }
+    settings.NOTIFICATIONS = {"PUSH_TIMEOUT": 0.5}
+    yield server
+    server.close()
+
+
+def test_a_redis_that_never_answers_cannot_hold_notify(alice: Any, silent_redis: SilentServer, caplog: Any) -> None:
+    done = threading.Event()
+
+    def call() -> None:
+        notify(alice, "stored anyway")
+        done.set()
+
+    threading.Thread(target=call, daemon=True).start()
+    assert done.wait(timeout=20), "notify() is still waiting on the channel layer"
+    assert Notification.objects.get().message == "stored anyway"
+    assert "Pushing notifications failed" in caplog.text
