@@ -50,9 +50,9 @@ class Watchdog:
             self._logins = asyncio.create_task(self._check_logins(), name="notifications-logins")
         layer = get_channel_layer()
         # The in-memory layer lives in this process: it cannot go away, so it is not probed.
-        if layer is not None and not isinstance(layer, InMemoryChannelLayer):
-            if self._layer is None or self._layer.done():
-                self._layer = asyncio.create_task(self._watch_layer(layer), name="notifications-layer")
+        probed = layer is not None and not isinstance(layer, InMemoryChannelLayer)
+        if probed and (self._layer is None or self._layer.done()):
+            self._layer = asyncio.create_task(self._watch_layer(layer), name="notifications-layer")
 
     def discard(self, socket: NotificationConsumer) -> None:
         self.sockets.discard(socket)
