@@ -115,6 +115,9 @@ def raw_client(server: DemoServer, cookie: str | None, origin: str | None = None
     return connect(f"ws://127.0.0.1:{server.port}/ws/notifications/", additional_headers=headers, open_timeout=10)
 
 
+NESTED = '{"action":"read","id":' + "[" * 1000 + "]" * 1000 + "}"
+
+
 def close_code_after(server: DemoServer, cookie: str | None, *frames: str | bytes) -> int:
     """Connect, send ``frames``, and return the close code the server sent."""
     from websockets.exceptions import ConnectionClosed
@@ -142,14 +145,16 @@ def test_close_codes_reach_a_real_client_through_daphne(server: DemoServer, new_
     assert close_code_after(server, None) == 4401
     assert close_code_after(server, cookie, b"\x00binary") == 4415
     assert close_code_after(server, cookie, '{"action": "read", "id": "' + "9" * 5000 + '"}') == 4413
-    assert close_code_after(server, cookie, *['{"action": "nothing"}'] * 31) == 4429
     # Garbage is ignored: the socket stays open and still delivers.
     with raw_client(server, cookie) as ws:
         ws.recv(timeout=10)  # state
-        for frame in ("not json", "[]", '{"action": "drop"}', '{"action": "read", "id": "-1"}'):
+        for frame in ("not json", "[]", '{"action": "drop"}', '{"action": "read", "id": "-1"}', NESTED):
             ws.send(frame)
         server.notify(alice, "still here")
         assert "still here" in ws.recv(timeout=10)
+    # A flood: the user's action budget is shared by all of their sockets, so it ends with the first 4429.
+    assert close_code_after(server, cookie, *['{"action": "nothing"}'] * 31) == 4429
+    assert close_code_after(server, cookie, '{"action": "nothing"}') == 4429
     # A foreign Origin never gets a socket.
     with pytest.raises(InvalidStatus) as refused, raw_client(server, cookie, origin="http://evil.example"):
         pass

@@ -23,6 +23,7 @@ __all__ = [
     "notify",
     "notify_all",
     "push_state",
+    "recheck_logins",
     "refresh_all",
 ]
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         notify,
         notify_all,
         push_state,
+        recheck_logins,
         refresh_all,
     )
 

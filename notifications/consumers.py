@@ -74,9 +74,9 @@ def _state_frame(user: Any, live: bool) -> tuple[list[int], str]:
     return state.pks, rendering.render_state_frame(state, live=live)
 
 
-def _act(name: str, user: Any, data: dict[str, Any], session_key: str | None, has_session: bool) -> bool:
+def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> bool:
     """Run an action if the socket's login still holds (False, and nothing changes, when it does not)."""
-    if not credentials.login_holds(user.pk, session_key, has_session=has_session):
+    if not credentials.logins_hold([login])[0]:
         return False
     ACTIONS[name](user, data)
     return True
@@ -126,8 +126,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return
         self.watchdog = watchdog.get()
         self.user = user
-        self.has_session = "session" in self.scope
-        self.session_key: str | None = getattr(self.scope.get("session"), "session_key", None)
+        session = self.scope.get("session")
+        self.login = credentials.Login(user.pk, getattr(session, "session_key", None), "session" in self.scope)
         self.shown: set[int] = set()
         # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
         # item the state already holds is dropped in notification_push.
@@ -177,11 +177,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=html)
 
     async def recheck(self) -> None:
-        """Close this socket (4401) if its login no longer holds."""
+        """Close this socket (4401) if its login no longer holds (the watchdog checks many at once)."""
         try:
-            holds = await db.reading(credentials.login_holds)(
-                self.user.pk, self.session_key, has_session=self.has_session
-            )
+            [holds] = await db.reading(credentials.logins_hold)([self.login])
         except DatabaseError as error:
             # Fail open for delivery (nothing new is stored while the database is unreachable); every action
             # is checked again before it runs.
@@ -224,7 +222,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return
         name, data = parsed
         try:
-            allowed = await db.writing(_act)(name, self.user, data, self.session_key, self.has_session)
+            allowed = await db.writing(_act)(name, self.user, data, self.login)
         except DatabaseError as error:
             logger.warning("Action %r of user %s failed: %r", name, self.user.pk, error)
             return
@@ -255,5 +253,5 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     async def notification_close(self, event: dict[str, Any]) -> None:
         """Close this socket: the user logged out (this session only) or every session must go."""
         session_key = event.get("session_key")
-        if session_key is None or session_key == self.session_key:
+        if session_key is None or session_key == self.login.session_key:
             await self._close(event["code"])

@@ -1,19 +1,33 @@
-"""Whether the login an open socket was made with still holds, checked against the database now.
+"""Whether the logins open sockets were made with still hold, checked against the database now.
 
-The socket's user came from its session at connect; afterwards the session may be deleted (logout on another
-path, an admin clearing sessions), expire, or stop matching the user (password changed), and the user may be
-deactivated by a queryset ``update()`` that sends no signal. Django's own ``get_user()`` rules, without its
-side effects (a socket cannot set a cookie, so nothing is flushed or rotated here).
+After connect a session may be deleted (logout on another path, an admin clearing sessions), expire, or stop
+matching its user (password changed), and the user may be deactivated by a queryset ``update()`` that sends
+no signal. These are Django's own ``get_user()`` rules, without its side effects (a socket cannot set a
+cookie, so nothing is flushed or rotated here), for many sockets at once: with the database session engine
+and ``ModelBackend`` a batch costs two queries, whatever its size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from importlib import import_module
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
+from django.contrib.auth.backends import ModelBackend
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+
+DB_ENGINE = "django.contrib.sessions.backends.db"
+
+
+class Login(NamedTuple):
+    """What a socket knows of its login: the user, and the session key (None without a session)."""
+
+    user_pk: Any
+    session_key: str | None
+    has_session: bool = True
 
 
 def login_holds(user_pk: Any, session_key: str | None, *, has_session: bool = True) -> bool:
@@ -22,21 +36,73 @@ def login_holds(user_pk: Any, session_key: str | None, *, has_session: bool = Tr
     ``has_session=False`` is for sockets authenticated without a session (a project's own middleware):
     only the user is checked (exists, active).
     """
-    if not has_session:
-        user = get_user_model()._default_manager.filter(pk=user_pk).first()
-        return user is not None and getattr(user, "is_active", True)
-    if not session_key:
-        return False
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()  # {} if gone or expired
-    backend_path = data.get(BACKEND_SESSION_KEY)
-    if str(data.get(SESSION_KEY)) != str(user_pk) or backend_path not in settings.AUTHENTICATION_BACKENDS:
-        return False
-    user = load_backend(backend_path).get_user(user_pk)  # None for an inactive user (ModelBackend)
-    if user is None:
-        return False
-    if not hasattr(user, "get_session_auth_hash"):
-        return True
-    session_hash = data.get(HASH_SESSION_KEY)
+    return logins_hold([Login(user_pk, session_key, has_session)])[0]
+
+
+def logins_hold(logins: Sequence[Login]) -> list[bool]:
+    """:func:`login_holds` for each of ``logins``, in order."""
+    sessions = _sessions({login.session_key for login in logins if login.has_session and login.session_key})
+    wanted: list[tuple[str | None, str] | None] = []  # (backend path, user pk) each login needs
+    for login in logins:
+        if not login.has_session:
+            wanted.append((None, str(login.user_pk)))
+            continue
+        data = sessions.get(login.session_key or "", {})
+        path = data.get(BACKEND_SESSION_KEY)
+        ok = str(data.get(SESSION_KEY)) == str(login.user_pk) and path in settings.AUTHENTICATION_BACKENDS
+        wanted.append((path, str(login.user_pk)) if ok else None)
+    users = _users({w for w in wanted if w is not None})
+    results = []
+    for login, want in zip(logins, wanted, strict=True):
+        user = users.get(want) if want is not None else None
+        if user is None:
+            results.append(False)
+        elif not login.has_session or not hasattr(user, "get_session_auth_hash"):
+            results.append(True)
+        else:
+            results.append(_hash_matches(user, sessions[login.session_key or ""].get(HASH_SESSION_KEY)))
+    return results
+
+
+def _sessions(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each live (present, unexpired) session's data by key; missing keys are gone or expired."""
+    keys = list(keys)
+    engine = import_module(settings.SESSION_ENGINE)
+    if settings.SESSION_ENGINE == DB_ENGINE and keys:
+        store = engine.SessionStore()
+        model = store.get_model_class()
+        rows = model.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+        return {row.session_key: store.decode(row.session_data) for row in rows}
+    loaded = {key: engine.SessionStore(key).load() for key in keys}  # {} when gone or expired
+    return {key: data for key, data in loaded.items() if data}
+
+
+def _users(wanted: set[tuple[str | None, str]]) -> dict[tuple[str | None, str], Any]:
+    """The users each backend (None: no backend, just an active user) still returns for these pks."""
+    found: dict[tuple[str | None, str], Any] = {}
+    model = get_user_model()
+    for path in {path for path, _ in wanted}:
+        pks = [pk for p, pk in wanted if p == path]
+        backend = load_backend(path) if path else None
+        if backend is None or type(backend).get_user is ModelBackend.get_user:
+            # ModelBackend.get_user() for many users at once: the user, if the backend lets them log in.
+            can = backend.user_can_authenticate if isinstance(backend, ModelBackend) else _is_active
+            for user in model._default_manager.filter(pk__in=[model._meta.pk.to_python(pk) for pk in pks]):
+                if can(user):
+                    found[(path, str(user.pk))] = user
+        else:
+            for pk in pks:
+                user = backend.get_user(pk)
+                if user is not None:
+                    found[(path, pk)] = user
+    return found
+
+
+def _is_active(user: Any) -> bool:
+    return getattr(user, "is_active", True)
+
+
+def _hash_matches(user: Any, session_hash: str | None) -> bool:
     if not session_hash:
         return False
     hashes = [user.get_session_auth_hash(), *getattr(user, "get_session_auth_fallback_hash", list)()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -87,6 +89,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_level_display()}: {self.title or self.message[:60]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Links are checked on every way in, also objects.create() and save() from a project's own code:
+        # rendered into href and form actions, an unsafe one would send users off-site or run script.
+        validate_url(self.url)
+        validate_actions(self.actions)
+        super().save(*args, **kwargs)
 
     @property
     def is_read(self) -> bool:

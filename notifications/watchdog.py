@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import DatabaseError
 
-from . import conf, db, rendering
+from . import conf, credentials, db, rendering
 from .state import load_states
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ logger = logging.getLogger("notifications")
 
 #: Users whose bars one database call renders after an outage (the first frames go out sooner).
 RESYNC_BATCH = 500
+#: Logins one database call re-checks (two queries with the database session engine).
+CHECK_BATCH = 500
 
 
 class Watchdog:
@@ -78,7 +81,20 @@ class Watchdog:
             due = [s for s in self.sockets if s.next_check <= now]
             for socket in due:
                 socket.next_check = now + interval
-            await asyncio.gather(*(socket.recheck() for socket in due))
+            for start in range(0, len(due), CHECK_BATCH):
+                await self._check(due[start : start + CHECK_BATCH])
+
+    async def _check(self, sockets: list[NotificationConsumer]) -> None:
+        try:
+            holding = await db.reading(credentials.logins_hold)([s.login for s in sockets])
+        except DatabaseError as error:
+            # Fail open for delivery (nothing new is stored while the database is unreachable); every action
+            # is checked again before it runs.
+            logger.warning("Could not re-check the logins of %d socket(s): %r", len(sockets), error)
+            return
+        for socket, holds in zip(sockets, holding, strict=True):
+            if not holds:
+                await socket.revoke()
 
     # The channel layer ------------------------------------------------------------------------------------
 

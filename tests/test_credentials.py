@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from notifications.credentials import login_holds
+from notifications.credentials import Login, login_holds, logins_hold
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,36 @@ def test_sockets_without_a_session_check_the_user_only(alice: Any) -> None:
     assert login_holds(alice.pk, None, has_session=False)
     get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
     assert not login_holds(alice.pk, None, has_session=False)
+
+
+def test_many_logins_are_checked_in_two_queries(alice: Any, bob: Any, django_assert_num_queries: Any) -> None:
+    carol = get_user_model().objects.create_user("carol", password="carol")
+    logins = [Login(u.pk, session_key(u)) for u in (alice, bob, carol, alice)]
+    Session.objects.filter(session_key=logins[1].session_key).delete()
+    get_user_model().objects.filter(pk=carol.pk).update(is_active=False)
+    logins.append(Login(bob.pk, logins[0].session_key))  # alice's session is not bob's login
+    with django_assert_num_queries(2):
+        assert logins_hold(logins) == [True, False, False, True, False]
+
+
+def test_a_backend_of_the_projects_own_is_asked_user_by_user(alice: Any, settings: Any) -> None:
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_credentials.NobodyBackend"]
+    client = Client()
+    client.force_login(alice, backend="tests.test_credentials.NobodyBackend")
+    assert not login_holds(alice.pk, client.cookies["sessionid"].value)
+
+
+class NobodyBackend(ModelBackend):
+    """A project's backend that lets nobody back in (get_user overridden)."""
+
+    def get_user(self, user_id: Any) -> None:
+        return None
+
+
+def test_other_session_engines_are_read_key_by_key(alice: Any, settings: Any) -> None:
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    key = session_key(alice)
+    assert login_holds(alice.pk, key)
+    alice.set_password("changed")
+    alice.save()
+    assert not login_holds(alice.pk, key)

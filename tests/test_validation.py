@@ -73,3 +73,14 @@ def test_model_full_clean_applies_the_rule(alice: Any, field: str) -> None:
 )
 def test_parse_pk(value: Any, pk: int | None) -> None:
     assert parse_pk(value) == pk
+
+
+@pytest.mark.django_db
+def test_saving_a_row_with_an_unsafe_link_is_refused(alice: Any) -> None:
+    with pytest.raises(ValidationError):
+        Notification.objects.create(recipient=alice, message="hi", url="javascript:alert(1)")
+    n = Notification.objects.create(recipient=alice, message="hi", url="/fine/")
+    n.actions = [{"label": "Go", "url": "//evil.example"}]
+    with pytest.raises(ValidationError):
+        n.save()
+    assert Notification.objects.get().actions == []
