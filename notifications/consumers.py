@@ -26,6 +26,7 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -39,7 +40,7 @@ from .state import load_state
 logger = logging.getLogger("notifications")
 
 #: What a browser may ask for over the socket, and the API call that does it.
-ACTIONS = {
+ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
     "read": lambda user, data: api.mark_read(user, data.get("id")),
     "archive": lambda user, data: api.archive(user, data.get("id")),
     "read_all": lambda user, data: api.mark_all_read(user),
@@ -63,7 +64,7 @@ class ActionLimiter:
         while times and times[0] <= now - window:
             times.popleft()
         times.append(now)
-        return len(times) > conf.get("ACTION_RATE_LIMIT")
+        return len(times) > int(conf.get("ACTION_RATE_LIMIT"))
 
 
 limiter = ActionLimiter()

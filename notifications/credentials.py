@@ -92,9 +92,9 @@ def _users(wanted: set[tuple[str | None, str]]) -> dict[tuple[str | None, str], 
                     found[(path, str(user.pk))] = user
         else:
             for pk in pks:
-                user = backend.get_user(pk)
-                if user is not None:
-                    found[(path, pk)] = user
+                found_user = backend.get_user(pk)
+                if found_user is not None:
+                    found[(path, pk)] = found_user
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from channels.db import DatabaseSyncToAsync
 
@@ -23,9 +23,9 @@ WRITES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notifications-wri
 
 def reading(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``func`` as a coroutine function that runs on the read pool."""
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=READS)  # type: ignore[return-value]
+    return cast("Callable[P, Awaitable[R]]", DatabaseSyncToAsync(func, thread_sensitive=False, executor=READS))
 
 
 def writing(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``func`` as a coroutine function that runs on the write pool."""
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=WRITES)  # type: ignore[return-value]
+    return cast("Callable[P, Awaitable[R]]", DatabaseSyncToAsync(func, thread_sensitive=False, executor=WRITES))
