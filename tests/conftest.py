@@ -15,15 +15,18 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import Client
 
+from notifications import db
 from notifications.consumers import NotificationConsumer, limiter
 
 
 @pytest.fixture(scope="session", autouse=True)
 def close_worker_thread_connections(django_db_setup: Any) -> Iterator[None]:
-    """Async tests run ORM calls in asgiref's one thread-sensitive worker thread; close its connections before
-    the test database is dropped (PostgreSQL refuses to drop a database that has sessions)."""
+    """Async tests run ORM calls in asgiref's one thread-sensitive worker thread and in the consumer's pools;
+    close their connections before the test database is dropped (PostgreSQL refuses to drop a database that
+    has sessions)."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    db.close_connections()
 
 
 @pytest.fixture(autouse=True)

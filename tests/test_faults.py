@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
+from django.db import connections
 from django.test import Client
 
 from e2e.processes import RedisServer
@@ -150,8 +151,11 @@ def test_a_redis_that_never_answers_cannot_hold_notify(alice: Any, silent_redis:
     done = threading.Event()
 
     def call() -> None:
-        notify(alice, "stored anyway")
-        done.set()
+        try:
+            notify(alice, "stored anyway")
+            done.set()
+        finally:
+            connections.close_all()  # this thread's own connection
 
     threading.Thread(target=call, daemon=True).start()
     assert done.wait(timeout=20), "notify() is still waiting on the channel layer"
