@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "aarchive",
+    "adisconnect",
     "amark_all_read",
     "amark_read",
     "anotify",
     "anotify_all",
+    "apush_state",
     "archive",
+    "arecheck_logins",
+    "arefresh_all",
     "disconnect",
     "mark_all_read",
     "mark_read",
@@ -30,11 +34,15 @@ __all__ = [
 if TYPE_CHECKING:
     from .api import (
         aarchive,
+        adisconnect,
         amark_all_read,
         amark_read,
         anotify,
         anotify_all,
+        apush_state,
         archive,
+        arecheck_logins,
+        arefresh_all,
         disconnect,
         mark_all_read,
         mark_read,

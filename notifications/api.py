@@ -6,9 +6,9 @@ async code. A push that fails loses nothing: the rows are the truth and every so
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any, overload
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -23,6 +23,8 @@ from .models import Notification
 from .state import chunks, load_states, unread_counts
 from .validation import clean_actions, clean_level, clean_text, clean_url, parse_pk
 
+P = ParamSpec("P")
+R = TypeVar("R")
 User = AbstractBaseUser
 Recipients = User | QuerySet[Any] | Iterable[User]
 
@@ -123,11 +125,63 @@ def recheck_logins(user: User | int) -> None:
 
 # Async twins. database_sync_to_async (not plain sync_to_async) closes the worker thread's stale connections
 # around each call, as long-lived async processes (consumers, workers) need.
-anotify = database_sync_to_async(notify)
-anotify_all = database_sync_to_async(notify_all)
-amark_read = database_sync_to_async(mark_read)
-amark_all_read = database_sync_to_async(mark_all_read)
-aarchive = database_sync_to_async(archive)
+
+
+def _in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    return cast("Callable[P, Awaitable[R]]", database_sync_to_async(func))
+
+
+@overload
+async def anotify(recipients: User, message: str, **fields: Any) -> Notification: ...
+@overload
+async def anotify(recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Any) -> list[Notification]: ...
+
+
+async def anotify(recipients: Recipients, message: str, **fields: Any) -> Notification | list[Notification]:
+    """Async :func:`notify`."""
+    return await _in_thread(notify)(recipients, message, **fields)
+
+
+async def anotify_all(message: str, **fields: Any) -> list[Notification]:
+    """Async :func:`notify_all`."""
+    return await _in_thread(notify_all)(message, **fields)
+
+
+async def amark_read(user: User, pk: Any) -> bool:
+    """Async :func:`mark_read`."""
+    return await _in_thread(mark_read)(user, pk)
+
+
+async def aarchive(user: User, pk: Any) -> bool:
+    """Async :func:`archive`."""
+    return await _in_thread(archive)(user, pk)
+
+
+async def amark_all_read(user: User) -> int:
+    """Async :func:`mark_all_read`."""
+    return await _in_thread(mark_all_read)(user)
+
+
+async def apush_state(user: User | int) -> None:
+    """Async :func:`push_state`."""
+    await _in_thread(push_state)(user)
+
+
+async def arefresh_all() -> None:
+    """Async :func:`refresh_all`."""
+    await _in_thread(refresh_all)()
+
+
+async def adisconnect(
+    user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
+) -> None:
+    """Async :func:`disconnect`."""
+    await _in_thread(disconnect)(user, session_key=session_key, code=code)
+
+
+async def arecheck_logins(user: User | int) -> None:
+    """Async :func:`recheck_logins`."""
+    await _in_thread(recheck_logins)(user)
 
 
 # Internals ------------------------------------------------------------------------------------------------

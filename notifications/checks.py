@@ -140,3 +140,24 @@ def check_shared_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
             id="notifications.W003",
         )
     ]
+
+
+@register(Tags.compatibility)
+def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """``manage.py runserver`` serves WebSockets only as daphne's runserver, which must come first."""
+    if not settings.DEBUG:
+        return []  # production serves with daphne or uvicorn, not runserver
+    apps = list(settings.INSTALLED_APPS)
+    staticfiles = "django.contrib.staticfiles"
+    daphne_first = "daphne" in apps and (staticfiles not in apps or apps.index("daphne") < apps.index(staticfiles))
+    if daphne_first and getattr(settings, "ASGI_APPLICATION", None):
+        return []
+    return [
+        Warning(
+            "manage.py runserver would serve this project without WebSockets: the bar's socket would get a 404 "
+            "and htmx would retry it forever.",
+            hint='Put "daphne" first in INSTALLED_APPS (before django.contrib.staticfiles) and set '
+            'ASGI_APPLICATION = "yourproject.asgi.application", or serve with daphne or uvicorn.',
+            id="notifications.W004",
+        )
+    ]

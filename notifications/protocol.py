@@ -42,7 +42,8 @@ def namespace() -> str:
 @cache
 def _digest(secret_key: str) -> str:
     # One-way: a group name shows nothing of the key. Rotating the key moves the namespace (see the README).
-    return salted_hmac("notifications.protocol.namespace", "groups", secret=secret_key).hexdigest()[:12]
+    digest = salted_hmac("notifications.protocol.namespace", "groups", secret=secret_key, algorithm="sha256")
+    return digest.hexdigest()[:12]
 
 
 def valid_namespace(value: object) -> bool:

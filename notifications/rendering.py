@@ -29,6 +29,8 @@ OFFLINE_FRAME_TEMPLATE = "partials/notification_frame_offline.html"
 
 
 def _context(**extra: Any) -> dict[str, Any]:
+    # No csrf_token outside a request: frames are rendered once for every tab, so the partials render no
+    # token field ({% if csrf_token %}); the bar's htmx requests send the page's token from hx-headers.
     return {"ws_path": conf.get("WEBSOCKET_PATH"), **extra}
 
 

@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import checks
 from django.db import connections
 from django.test import Client
 
@@ -33,6 +34,12 @@ def close_worker_thread_connections(django_db_setup: Any) -> Iterator[None]:
 def fresh_action_budget() -> None:
     """The action limiter counts per user across a process's sockets: no test inherits another's actions."""
     limiter.recent.clear()
+
+
+def check_ids(**kwargs: Any) -> set[str]:
+    """The ids of this app's system check messages. ``databases=[]``: static checks only (Django 6.1 would
+    otherwise check every database, which these tests do not open)."""
+    return {m.id for m in checks.run_checks(databases=[], **kwargs) if m.id.startswith("notifications.")}
 
 
 def group_members(group: str) -> set[str]:

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
-from django.db import connections
 from django.test import Client
 
 from e2e.processes import RedisServer
@@ -148,16 +147,7 @@ def silent_redis(settings: Any) -> Iterator[SilentServer]:
 
 
 def test_a_redis_that_never_answers_cannot_hold_notify(alice: Any, silent_redis: SilentServer, caplog: Any) -> None:
-    done = threading.Event()
-
-    def call() -> None:
-        try:
-            notify(alice, "stored anyway")
-            done.set()
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    threading.Thread(target=call, daemon=True).start()
-    assert done.wait(timeout=20), "notify() is still waiting on the channel layer"
+    # Before PUSH_TIMEOUT this call waited forever (this module's 60 s timeout failed the test).
+    notify(alice, "stored anyway")
     assert Notification.objects.get().message == "stored anyway"
     assert "Pushing notifications failed" in caplog.text

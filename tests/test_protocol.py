@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer
-from django.core import checks
 
 from notifications import protocol
+
+from .conftest import check_ids
 
 REDIS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": []}}}
 
@@ -42,24 +43,20 @@ def test_close_codes_are_ones_daphne_can_send() -> None:
     assert codes and all(4000 <= code <= 4999 for code in codes)
 
 
-def ids(**kwargs: Any) -> set[str]:
-    return {message.id for message in checks.run_checks(**kwargs) if message.id.startswith("notifications.")}
-
-
 def test_an_invalid_namespace_is_an_error(settings: Any) -> None:
     settings.NOTIFICATIONS = {"NAMESPACE": "has spaces"}
-    assert "notifications.E005" in ids()
+    assert "notifications.E005" in check_ids()
 
 
 def test_redis_with_a_weak_key_and_no_namespace_warns_on_deploy(settings: Any) -> None:
     settings.CHANNEL_LAYERS = REDIS
     settings.SECRET_KEY = "django-insecure-" + "x1y2z3" * 10
-    assert "notifications.W003" in ids(include_deployment_checks=True)
+    assert "notifications.W003" in check_ids(include_deployment_checks=True)
     settings.NOTIFICATIONS = {"NAMESPACE": "shop-prod"}
-    assert "notifications.W003" not in ids(include_deployment_checks=True)
+    assert "notifications.W003" not in check_ids(include_deployment_checks=True)
 
 
 def test_redis_with_a_strong_key_is_quiet(settings: Any) -> None:
     settings.CHANNEL_LAYERS = REDIS
     settings.SECRET_KEY = "".join(chr(33 + i % 90) for i in range(60))
-    assert "notifications.W003" not in ids(include_deployment_checks=True)
+    assert "notifications.W003" not in check_ids(include_deployment_checks=True)

@@ -110,3 +110,12 @@ def test_a_project_overrides_one_partial_by_name(alice: Any, settings: Any, tmp_
     html = rendering.render_item(notify(alice, "hello"))
     assert "OVERRIDDEN: hello" in html
     assert 'data-read="false"' in html  # the item partial itself is still the package's
+
+
+def test_frames_render_outside_a_request_without_warnings_or_a_csrf_field(alice: Any, settings: Any) -> None:
+    """With DEBUG on, a {% csrf_token %} without a token warns (warnings are errors here); frames carry none."""
+    settings.DEBUG = True
+    n = notify(alice, "hello", url="/x/", actions=[{"label": "Go", "url": "/go/"}])
+    for html in (rendering.render_new_frame(n, 1), rendering.render_state_frame(State(1, [n]))):
+        assert "csrfmiddlewaretoken" not in html
+        assert 'hx-post="/go/"' in html  # the forms are there, without a token field

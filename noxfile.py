@@ -1,0 +1,53 @@
+"""The support matrix: every Python x Django pair the package claims, as Django's own ecosystem runs it.
+
+    .venv/bin/nox -s tests          unit tests on every pair (Python 3.11-3.13, Django 5.2 LTS, 6.0, 6.1)
+    .venv/bin/nox -s e2e            browser tests on the newest pair and on the LTS
+    .venv/bin/nox -s mypy           strict type check of notifications/ (newest Django's stubs)
+
+Interpreters are found on PATH (python3.11, python3.12, python3.13); scripts/matrix.sh adds pyenv's.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "e2e", "mypy"]
+
+# Django 6.x needs Python 3.12+; 5.2 LTS runs on 3.11-3.13. Keep in step with pyproject.toml's classifiers.
+PAIRS = [
+    ("3.11", "5.2"),
+    ("3.12", "5.2"),
+    ("3.12", "6.0"),
+    ("3.12", "6.1"),
+    ("3.13", "5.2"),
+    ("3.13", "6.0"),
+    ("3.13", "6.1"),
+]
+NEWEST, LTS = ("3.13", "6.1"), ("3.11", "5.2")
+
+
+def install(session: nox.Session, django: str) -> None:
+    session.install("-e", ".[test]", f"Django~={django}.0")
+
+
+@nox.session
+@nox.parametrize(("python", "django"), PAIRS)
+def tests(session: nox.Session, django: str) -> None:
+    install(session, django)
+    session.run("python", "-m", "pytest", "tests", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+@nox.parametrize(("python", "django"), [NEWEST, LTS])
+def e2e(session: nox.Session, django: str) -> None:
+    install(session, django)
+    session.run("python", "-m", "pytest", "e2e", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=NEWEST[0])
+def mypy(session: nox.Session) -> None:
+    install(session, NEWEST[1])
+    session.install("mypy>=1.13", "django-stubs>=5.1")
+    session.run("mypy", "notifications")
