@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import api
-from .models import Level, Notification
+from .models import Level, Notification, NotificationQuerySet
 from .validation import validate_url
 
 
@@ -24,7 +25,7 @@ class ReadFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("no", _("Unread")), ("yes", _("Read"))]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
+    def queryset(self, request: HttpRequest, queryset: NotificationQuerySet) -> NotificationQuerySet:  # type: ignore[override]
         if self.value() == "no":
             return queryset.unread()
         if self.value() == "yes":
@@ -32,8 +33,15 @@ class ReadFilter(admin.SimpleListFilter):
         return queryset
 
 
+if TYPE_CHECKING:  # generic only in django-stubs; at run time ModelAdmin takes no parameters
+    NotificationModelAdmin = admin.ModelAdmin[Notification]
+    AnyUserAdmin = UserAdmin[Any]
+else:
+    NotificationModelAdmin, AnyUserAdmin = admin.ModelAdmin, UserAdmin
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(NotificationModelAdmin):
     list_display = ["__str__", "recipient", "level", "group_count", "updated_at", "read_at", "archived_at"]
     list_filter = ["level", ReadFilter, ("archived_at", admin.EmptyFieldListFilter), "recipient"]
     search_fields = ["message", "title", "recipient__username", "group_key"]
@@ -69,7 +77,7 @@ def send_notification(modeladmin: Any, request: HttpRequest, queryset: QuerySet[
         "title": _("Send a notification"),
         "form": form,
         "queryset": queryset,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "opts": modeladmin.model._meta,
     }
     return render(request, "admin/notifications/send_notification.html", context)
@@ -85,5 +93,5 @@ if admin.site.is_registered(User):
 else:  # pragma: no cover - projects that do not register their user model
 
     @admin.register(User)
-    class NotifyingUserAdmin(UserAdmin):
+    class NotifyingUserAdmin(AnyUserAdmin):
         actions = [send_notification]

@@ -26,13 +26,35 @@ from .validation import clean_actions, clean_level, clean_text, clean_url, parse
 P = ParamSpec("P")
 R = TypeVar("R")
 User = AbstractBaseUser
+#: A user's primary key: an int for Django's User, whatever the project's user model uses otherwise.
+UserPk = Any
 Recipients = User | QuerySet[Any] | Iterable[User]
 
 
 @overload
-def notify(recipients: User, message: str, **fields: Any) -> Notification: ...
+def notify(
+    recipients: User,
+    message: str,
+    *,
+    level: str = ...,
+    title: str = ...,
+    url: str = ...,
+    actions: Iterable[Mapping[str, str]] | None = ...,
+    group_key: str = ...,
+    actor: str = ...,
+) -> Notification: ...
 @overload
-def notify(recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Any) -> list[Notification]: ...
+def notify(
+    recipients: QuerySet[Any] | Iterable[User],
+    message: str,
+    *,
+    level: str = ...,
+    title: str = ...,
+    url: str = ...,
+    actions: Iterable[Mapping[str, str]] | None = ...,
+    group_key: str = ...,
+    actor: str = ...,
+) -> list[Notification]: ...
 
 
 def notify(
@@ -82,7 +104,7 @@ def archive(user: User, pk: Any) -> bool:
 
 def mark_all_read(user: User) -> int:
     """Mark all of ``user``'s notifications read; returns how many changed."""
-    changed = Notification.objects.filter(recipient=user).unread().update(read_at=timezone.now())
+    changed = Notification.objects.filter(recipient_id=user.pk).unread().update(read_at=timezone.now())
     if changed:
         push_state(user)
     return changed
@@ -91,7 +113,7 @@ def mark_all_read(user: User) -> int:
 def open_notification(user: User, pk: Any) -> Notification | None:
     """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
     pk = parse_pk(pk)
-    notification = Notification.objects.filter(recipient=user, pk=pk).first() if pk else None
+    notification = Notification.objects.filter(recipient_id=user.pk, pk=pk).first() if pk else None
     if notification is not None:
         mark_read(user, pk)
     return notification
@@ -132,9 +154,29 @@ def _in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 @overload
-async def anotify(recipients: User, message: str, **fields: Any) -> Notification: ...
+async def anotify(
+    recipients: User,
+    message: str,
+    *,
+    level: str = ...,
+    title: str = ...,
+    url: str = ...,
+    actions: Iterable[Mapping[str, str]] | None = ...,
+    group_key: str = ...,
+    actor: str = ...,
+) -> Notification: ...
 @overload
-async def anotify(recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Any) -> list[Notification]: ...
+async def anotify(
+    recipients: QuerySet[Any] | Iterable[User],
+    message: str,
+    *,
+    level: str = ...,
+    title: str = ...,
+    url: str = ...,
+    actions: Iterable[Mapping[str, str]] | None = ...,
+    group_key: str = ...,
+    actor: str = ...,
+) -> list[Notification]: ...
 
 
 async def anotify(recipients: Recipients, message: str, **fields: Any) -> Notification | list[Notification]:
@@ -187,7 +229,7 @@ async def arecheck_logins(user: User | int) -> None:
 # Internals ------------------------------------------------------------------------------------------------
 
 
-def _saved_pk(user: Any) -> int:
+def _saved_pk(user: Any) -> UserPk:
     if not isinstance(user, User):
         raise TypeError(f"recipients must be users (or a queryset of users), not {type(user).__name__}")
     if user.pk is None:
@@ -195,7 +237,7 @@ def _saved_pk(user: Any) -> int:
     return user.pk
 
 
-def _user_pk(user: User | int) -> int:
+def _user_pk(user: User | int) -> UserPk:
     return user if isinstance(user, int) and not isinstance(user, bool) else _saved_pk(user)
 
 
@@ -290,7 +332,7 @@ def _change(
     pk = parse_pk(pk)
     if pk is None:
         return False
-    qs = Notification.objects.filter(recipient=user, pk=pk)
+    qs = Notification.objects.filter(recipient_id=user.pk, pk=pk)
     if read_at__isnull:
         qs = qs.unread()
     if archived_at__isnull:

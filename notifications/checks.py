@@ -19,7 +19,8 @@ REDIS_PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 def _layer_backend() -> str | None:
     """The default channel layer's BACKEND, or None when there is none."""
-    return getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+    return backend if isinstance(backend, str) else None
 
 
 @register(Tags.compatibility)

@@ -95,7 +95,7 @@ def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
     return name, data
 
 
-class NotificationConsumer(AsyncWebsocketConsumer):
+class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels publishes no types
     user: Any = None
     joined = False
     closing = False

@@ -21,9 +21,6 @@ class Level(models.TextChoices):
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
-    def for_user(self, user: object) -> NotificationQuerySet:
-        return self.filter(recipient=user)
-
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
 

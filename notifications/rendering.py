@@ -61,6 +61,7 @@ def render_new_frames(
     item = cache(
         lambda key: render_to_string(NEW_ITEM_FRAME_TEMPLATE, _context(notification=_stand_in(by_content[key])))
     )
+    html: str
     for n in notifications:
         key = _content_key(n)
         by_content.setdefault(key, n)

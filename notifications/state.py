@@ -36,7 +36,7 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
 
 def load_state(user: Any) -> State:
     """One user's bar (two indexed queries)."""
-    qs = Notification.objects.filter(recipient=user)
+    qs = Notification.objects.filter(recipient_id=user.pk)
     return State(unread_count=qs.unread().count(), items=list(qs.active()[: conf.get("BAR_SIZE")]))
 
 

@@ -28,12 +28,12 @@ def clean_level(level: str) -> str:
 def clean_text(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{field} must be a str, not {type(value).__name__}")
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise ValueError(f"{field} must not be empty")
-    if len(value) > max_length:
-        raise ValueError(f"{field} is {len(value)} characters long; the limit is {max_length}")
-    return value
+    if len(text) > max_length:
+        raise ValueError(f"{field} is {len(text)} characters long; the limit is {max_length}")
+    return text
 
 
 def is_safe_url(url: str) -> bool:

@@ -32,6 +32,7 @@ def test_wheel_carries_the_partials_and_css(wheel: zipfile.ZipFile) -> None:
     assert "notifications/static/notifications/notifications.css" in names
     assert "notifications/templates/notifications/history.html" in names
     assert "notifications/migrations/0001_initial.py" in names
+    assert "notifications/py.typed" in names  # type checkers read the package's hints
 
 
 def test_wheel_holds_the_app_alone(wheel: zipfile.ZipFile) -> None:

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             else:
                 user = self._user(username)
                 api.notify(user, message, **fields)
-                who = username
+                who = str(username)
         except (ValueError, TypeError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(f"Stored a notification for {who}."))
