@@ -159,3 +159,70 @@ def test_close_codes_reach_a_real_client_through_daphne(server: DemoServer, new_
     with pytest.raises(InvalidStatus) as refused, raw_client(server, cookie, origin="http://evil.example"):
         pass
     assert refused.value.response.status_code == 403
+
+
+def send_raw_text_frame(sock: socket.socket, payload: bytes) -> None:
+    """A masked text frame with any bytes as its payload (a client library would refuse invalid UTF-8)."""
+    mask = os.urandom(4)
+    assert len(payload) < 126
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def close_code_of(sock: socket.socket) -> int:
+    """Read frames until the server's close frame; its status code."""
+
+    def read(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed without a close frame")
+            data += chunk
+        return data
+
+    while True:
+        first, second = read(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(read(2), "big")
+        elif length == 127:
+            length = int.from_bytes(read(8), "big")
+        payload = read(length)
+        if first & 0x0F == 0x8:
+            return int.from_bytes(payload[:2], "big")
+
+
+def test_invalid_utf8_closes_the_socket_and_leaves_no_subscription(
+    server: DemoServer, server_env: dict[str, str], new_context: Any
+) -> None:
+    import redis
+
+    [(alice, pw)] = server.create_users("alice")
+    page = new_context().new_page()
+    log_in(page, server.base_url, alice, pw)
+    cookie = "sessionid=" + next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
+    page.close()  # only the raw socket is left for alice
+    script = f"from django.contrib.auth.models import User; print(User.objects.get(username='{alice}').pk)"
+    pk = server.manage("shell", "-c", script).stdout.split()[-1]
+    client = redis.Redis.from_url(server_env["REDIS_URL"])
+    pattern = f"{server_env['CHANNELS_PREFIX']}__group__notifications.*.user.{pk}"
+
+    sock = stalled_socket(server, cookie)
+    try:
+        sock.settimeout(10)
+        deadline = time.monotonic() + 10
+        while not client.pubsub_channels(pattern) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.pubsub_channels(pattern), "the socket never joined its group"
+        send_raw_text_frame(sock, b'{"action": "\xff\xfe"}')
+        try:
+            code = close_code_of(sock)  # autobahn fails the connection: 1007 (invalid payload), or drops it
+        except ConnectionError:
+            code = 1006
+        assert code in (1007, 1006)
+    finally:
+        sock.close()
+    while client.pubsub_channels(pattern) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.pubsub_channels(pattern) == [], "the closed socket is still subscribed"
+    client.close()
