@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -31,29 +31,22 @@ UserPk = Any
 Recipients = User | QuerySet[Any] | Iterable[User]
 
 
+class Fields(TypedDict, total=False):
+    """What :func:`notify` takes besides the recipients and the message."""
+
+    level: str
+    title: str
+    url: str
+    actions: Iterable[Mapping[str, str]] | None
+    group_key: str
+    actor: str
+
+
+@overload
+def notify(recipients: User, message: str, **fields: Unpack[Fields]) -> Notification: ...
 @overload
 def notify(
-    recipients: User,
-    message: str,
-    *,
-    level: str = ...,
-    title: str = ...,
-    url: str = ...,
-    actions: Iterable[Mapping[str, str]] | None = ...,
-    group_key: str = ...,
-    actor: str = ...,
-) -> Notification: ...
-@overload
-def notify(
-    recipients: QuerySet[Any] | Iterable[User],
-    message: str,
-    *,
-    level: str = ...,
-    title: str = ...,
-    url: str = ...,
-    actions: Iterable[Mapping[str, str]] | None = ...,
-    group_key: str = ...,
-    actor: str = ...,
+    recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
@@ -85,7 +78,7 @@ def notify(
     return _store(list(dict.fromkeys(ids)), fields)
 
 
-def notify_all(message: str, **fields: Any) -> list[Notification]:
+def notify_all(message: str, **fields: Unpack[Fields]) -> list[Notification]:
     """Notify every active user (one bulk insert, one push per user's group). Same fields as :func:`notify`."""
     users = get_user_model()._default_manager.filter(is_active=True).order_by("pk")
     return notify(users, message, **fields)
@@ -154,37 +147,19 @@ def _in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 @overload
-async def anotify(
-    recipients: User,
-    message: str,
-    *,
-    level: str = ...,
-    title: str = ...,
-    url: str = ...,
-    actions: Iterable[Mapping[str, str]] | None = ...,
-    group_key: str = ...,
-    actor: str = ...,
-) -> Notification: ...
+async def anotify(recipients: User, message: str, **fields: Unpack[Fields]) -> Notification: ...
 @overload
 async def anotify(
-    recipients: QuerySet[Any] | Iterable[User],
-    message: str,
-    *,
-    level: str = ...,
-    title: str = ...,
-    url: str = ...,
-    actions: Iterable[Mapping[str, str]] | None = ...,
-    group_key: str = ...,
-    actor: str = ...,
+    recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
-async def anotify(recipients: Recipients, message: str, **fields: Any) -> Notification | list[Notification]:
+async def anotify(recipients: Recipients, message: str, **fields: Unpack[Fields]) -> Notification | list[Notification]:
     """Async :func:`notify`."""
     return await _in_thread(notify)(recipients, message, **fields)
 
 
-async def anotify_all(message: str, **fields: Any) -> list[Notification]:
+async def anotify_all(message: str, **fields: Unpack[Fields]) -> list[Notification]:
     """Async :func:`notify_all`."""
     return await _in_thread(notify_all)(message, **fields)
 
