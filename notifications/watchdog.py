@@ -15,16 +15,13 @@ import logging
 import random
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
 
 from . import conf, credentials, db, rendering
 from .state import load_states
-
-if TYPE_CHECKING:
-    from .consumers import NotificationConsumer
 
 logger = logging.getLogger("notifications")
 
@@ -34,9 +31,23 @@ RESYNC_BATCH = 500
 CHECK_BATCH = 500
 
 
+class Socket(Protocol):
+    """What the watchdog needs of an open socket (the consumer)."""
+
+    user: Any
+    login: credentials.Login
+    joined: bool
+    next_check: float
+
+    async def join(self) -> bool: ...
+    async def revoke(self) -> None: ...
+    async def apply_state(self, pks: list[int], html: str) -> None: ...
+    async def send(self, text_data: str) -> None: ...
+
+
 class Watchdog:
     def __init__(self) -> None:
-        self.sockets: set[NotificationConsumer] = set()
+        self.sockets: set[Socket] = set()
         self.layer_up = True
         self._logins: asyncio.Task[None] | None = None
         self._layer: asyncio.Task[None] | None = None
@@ -46,7 +57,7 @@ class Watchdog:
         self._seen = 0
         self._arrived = asyncio.Event()
 
-    def add(self, socket: NotificationConsumer) -> None:
+    def add(self, socket: Socket) -> None:
         socket.next_check = time.monotonic() + random.uniform(0, conf.get("SESSION_CHECK_INTERVAL"))
         self.sockets.add(socket)
         if self._logins is None or self._logins.done():
@@ -57,7 +68,7 @@ class Watchdog:
         if probed and (self._layer is None or self._layer.done()):
             self._layer = asyncio.create_task(self._watch_layer(layer), name="notifications-layer")
 
-    def discard(self, socket: NotificationConsumer) -> None:
+    def discard(self, socket: Socket) -> None:
         self.sockets.discard(socket)
         if not self.sockets:
             self._stop()
@@ -84,7 +95,7 @@ class Watchdog:
             for start in range(0, len(due), CHECK_BATCH):
                 await self._check(due[start : start + CHECK_BATCH])
 
-    async def _check(self, sockets: list[NotificationConsumer]) -> None:
+    async def _check(self, sockets: list[Socket]) -> None:
         try:
             holding = await db.reading(credentials.logins_hold)([s.login for s in sockets])
         except DatabaseError as error:
@@ -149,13 +160,13 @@ class Watchdog:
             with contextlib.suppress(Exception):
                 await socket.send(text_data=html)
 
-    async def resync(self, sockets: Iterable[NotificationConsumer], *, rejoin: bool = False) -> None:
+    async def resync(self, sockets: Iterable[Socket], *, rejoin: bool = False) -> None:
         """Re-join groups (where a join failed, or all), then send each socket its bar, read in batches."""
         sockets = list(sockets)
         for socket in sockets:
             if rejoin or not socket.joined:
                 await socket.join()
-        by_user: dict[Any, list[NotificationConsumer]] = {}
+        by_user: dict[Any, list[Socket]] = {}
         for socket in sockets:
             by_user.setdefault(socket.user.pk, []).append(socket)
         users = list(by_user)
