@@ -53,9 +53,10 @@ async def asend(messages: Iterable[Addressed]) -> None:
         results = [error]
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
-        # The rows are committed already: clients catch up from the database when they (re)connect.
+        # The rows are committed already: open sockets re-read them when the layer answers again (the watchdog),
+        # others when they (re)connect.
         logger.error(
-            "Pushing notifications failed for %d of %d group(s); clients catch up on reconnect.",
+            "Pushing notifications failed for %d of %d group(s); open bars catch up when the layer is back.",
             len(errors),
             len(by_group),
             exc_info=errors[0],
