@@ -124,8 +124,7 @@ def refresh_all() -> None:
 
 def disconnect(user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED) -> None:
     """Close ``user``'s open sockets (only those of ``session_key`` when given), e.g. on logout."""
-    message = protocol.close(session_key, code)
-    transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
+    _send_on_commit(user, protocol.close(session_key, code))
 
 
 def recheck_logins(user: User | int) -> None:
@@ -134,8 +133,7 @@ def recheck_logins(user: User | int) -> None:
     Sockets also re-check every ``SESSION_CHECK_INTERVAL`` seconds and before every action, which covers
     changes no signal reports (a queryset ``update()``, deleted or expired sessions).
     """
-    message = protocol.recheck()
-    transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
+    _send_on_commit(user, protocol.recheck())
 
 
 # Async twins. database_sync_to_async (not plain sync_to_async) closes the worker thread's stale connections
@@ -214,6 +212,11 @@ def _saved_pk(user: Any) -> UserPk:
 
 def _user_pk(user: User | int) -> UserPk:
     return user if isinstance(user, int) and not isinstance(user, bool) else _saved_pk(user)
+
+
+def _send_on_commit(user: User | int, message: protocol.Message) -> None:
+    """Send ``message`` to all of ``user``'s sockets once the transaction commits."""
+    transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
 
 
 def _clean(message: str, **fields: Any) -> dict[str, Any]:

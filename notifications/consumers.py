@@ -177,18 +177,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             self.shown = set(pks)
             await self.send(text_data=html)
 
-    async def recheck(self) -> None:
-        """Close this socket (4401) if its login no longer holds (the watchdog checks many at once)."""
-        try:
-            [holds] = await db.reading(credentials.logins_hold)([self.login])
-        except DatabaseError as error:
-            # Fail open for delivery (nothing new is stored while the database is unreachable); every action
-            # is checked again before it runs.
-            logger.warning("Could not re-check the login of user %s: %r", self.user.pk, error)
-            return
-        if not holds:
-            await self.revoke()
-
     async def revoke(self) -> None:
         """Stop delivering at once and close with 4401."""
         if self.closing:
@@ -249,7 +237,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
 
     async def notification_recheck(self, event: dict[str, Any]) -> None:
         """The user row changed (password, is_active...): check this socket's login now."""
-        await self.recheck()
+        await self.watchdog.check([self])
 
     async def notification_close(self, event: dict[str, Any]) -> None:
         """Close this socket: the user logged out (this session only) or every session must go."""

@@ -93,9 +93,10 @@ class Watchdog:
             for socket in due:
                 socket.next_check = now + interval
             for start in range(0, len(due), CHECK_BATCH):
-                await self._check(due[start : start + CHECK_BATCH])
+                await self.check(due[start : start + CHECK_BATCH])
 
-    async def _check(self, sockets: list[Socket]) -> None:
+    async def check(self, sockets: list[Socket]) -> None:
+        """Re-check these sockets' logins in one database call; close (4401) those that no longer hold."""
         try:
             holding = await db.reading(credentials.logins_hold)([s.login for s in sockets])
         except DatabaseError as error:
