@@ -25,10 +25,9 @@ from .validation import clean_actions, clean_level, clean_text, clean_url, parse
 
 P = ParamSpec("P")
 R = TypeVar("R")
-User = AbstractBaseUser
 #: A user's primary key: an int for Django's User, whatever the project's user model uses otherwise.
 UserPk = Any
-Recipients = User | QuerySet[Any] | Iterable[User]
+Recipients = AbstractBaseUser | QuerySet[Any] | Iterable[AbstractBaseUser]
 
 
 class Fields(TypedDict, total=False):
@@ -43,10 +42,10 @@ class Fields(TypedDict, total=False):
 
 
 @overload
-def notify(recipients: User, message: str, **fields: Unpack[Fields]) -> Notification: ...
+def notify(recipients: AbstractBaseUser, message: str, **fields: Unpack[Fields]) -> Notification: ...
 @overload
 def notify(
-    recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Unpack[Fields]
+    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str, **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
@@ -69,7 +68,7 @@ def notify(
     who did it: "alice and 3 others ..."). Raises ``ValueError``/``TypeError`` on bad input, before storing.
     """
     fields = _clean(message, level=level, title=title, url=url, actions=actions, group_key=group_key, actor=actor)
-    if isinstance(recipients, User):
+    if isinstance(recipients, AbstractBaseUser):
         return _store([_saved_pk(recipients)], fields)[0]
     if isinstance(recipients, QuerySet):
         ids = list(recipients.values_list("pk", flat=True))
@@ -84,18 +83,18 @@ def notify_all(message: str, **fields: Unpack[Fields]) -> list[Notification]:
     return notify(users, message, **fields)
 
 
-def mark_read(user: User, pk: Any) -> bool:
+def mark_read(user: AbstractBaseUser, pk: Any) -> bool:
     """Mark one of ``user``'s notifications read. False (and nothing changes) unless it is theirs and unread."""
-    return _change(user, pk, read_at__isnull=True, read_at=timezone.now())
+    return _change(user, pk, Notification.objects.unread(), read_at=timezone.now())
 
 
-def archive(user: User, pk: Any) -> bool:
+def archive(user: AbstractBaseUser, pk: Any) -> bool:
     """Dismiss one of ``user``'s notifications (it leaves the bar, stays in history). Dismissed means read."""
     now = timezone.now()
-    return _change(user, pk, archived_at__isnull=True, archived_at=now, read_at=Coalesce("read_at", Value(now)))
+    return _change(user, pk, Notification.objects.active(), archived_at=now, read_at=Coalesce("read_at", Value(now)))
 
 
-def mark_all_read(user: User) -> int:
+def mark_all_read(user: AbstractBaseUser) -> int:
     """Mark all of ``user``'s notifications read; returns how many changed."""
     changed = Notification.objects.filter(recipient_id=user.pk).unread().update(read_at=timezone.now())
     if changed:
@@ -103,7 +102,7 @@ def mark_all_read(user: User) -> int:
     return changed
 
 
-def open_notification(user: User, pk: Any) -> Notification | None:
+def open_notification(user: AbstractBaseUser, pk: Any) -> Notification | None:
     """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
     pk = parse_pk(pk)
     notification = Notification.objects.filter(recipient_id=user.pk, pk=pk).first() if pk else None
@@ -112,7 +111,7 @@ def open_notification(user: User, pk: Any) -> Notification | None:
     return notification
 
 
-def push_state(user: User | int) -> None:
+def push_state(user: AbstractBaseUser | int) -> None:
     """After the transaction commits, send ``user``'s whole current bar to all of their tabs."""
     transaction.on_commit(partial(_push_states, [_user_pk(user)]))
 
@@ -122,12 +121,14 @@ def refresh_all() -> None:
     transaction.on_commit(partial(delivery.send, [(protocol.broadcast_group(), protocol.refresh())]))
 
 
-def disconnect(user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED) -> None:
+def disconnect(
+    user: AbstractBaseUser | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
+) -> None:
     """Close ``user``'s open sockets (only those of ``session_key`` when given), e.g. on logout."""
     _send_on_commit(user, protocol.close(session_key, code))
 
 
-def recheck_logins(user: User | int) -> None:
+def recheck_logins(user: AbstractBaseUser | int) -> None:
     """Make ``user``'s open sockets check their login now (done for you whenever the user is saved).
 
     Sockets also re-check every ``SESSION_CHECK_INTERVAL`` seconds and before every action, which covers
@@ -145,10 +146,10 @@ def _in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 @overload
-async def anotify(recipients: User, message: str, **fields: Unpack[Fields]) -> Notification: ...
+async def anotify(recipients: AbstractBaseUser, message: str, **fields: Unpack[Fields]) -> Notification: ...
 @overload
 async def anotify(
-    recipients: QuerySet[Any] | Iterable[User], message: str, **fields: Unpack[Fields]
+    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str, **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
@@ -162,22 +163,22 @@ async def anotify_all(message: str, **fields: Unpack[Fields]) -> list[Notificati
     return await _in_thread(notify_all)(message, **fields)
 
 
-async def amark_read(user: User, pk: Any) -> bool:
+async def amark_read(user: AbstractBaseUser, pk: Any) -> bool:
     """Async :func:`mark_read`."""
     return await _in_thread(mark_read)(user, pk)
 
 
-async def aarchive(user: User, pk: Any) -> bool:
+async def aarchive(user: AbstractBaseUser, pk: Any) -> bool:
     """Async :func:`archive`."""
     return await _in_thread(archive)(user, pk)
 
 
-async def amark_all_read(user: User) -> int:
+async def amark_all_read(user: AbstractBaseUser) -> int:
     """Async :func:`mark_all_read`."""
     return await _in_thread(mark_all_read)(user)
 
 
-async def apush_state(user: User | int) -> None:
+async def apush_state(user: AbstractBaseUser | int) -> None:
     """Async :func:`push_state`."""
     await _in_thread(push_state)(user)
 
@@ -188,13 +189,13 @@ async def arefresh_all() -> None:
 
 
 async def adisconnect(
-    user: User | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
+    user: AbstractBaseUser | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
 ) -> None:
     """Async :func:`disconnect`."""
     await _in_thread(disconnect)(user, session_key=session_key, code=code)
 
 
-async def arecheck_logins(user: User | int) -> None:
+async def arecheck_logins(user: AbstractBaseUser | int) -> None:
     """Async :func:`recheck_logins`."""
     await _in_thread(recheck_logins)(user)
 
@@ -203,18 +204,18 @@ async def arecheck_logins(user: User | int) -> None:
 
 
 def _saved_pk(user: Any) -> UserPk:
-    if not isinstance(user, User):
+    if not isinstance(user, AbstractBaseUser):
         raise TypeError(f"recipients must be users (or a queryset of users), not {type(user).__name__}")
     if user.pk is None:
         raise ValueError("cannot notify an unsaved user")
     return user.pk
 
 
-def _user_pk(user: User | int) -> UserPk:
+def _user_pk(user: AbstractBaseUser | int) -> UserPk:
     return user if isinstance(user, int) and not isinstance(user, bool) else _saved_pk(user)
 
 
-def _send_on_commit(user: User | int, message: protocol.Message) -> None:
+def _send_on_commit(user: AbstractBaseUser | int, message: protocol.Message) -> None:
     """Send ``message`` to all of ``user``'s sockets once the transaction commits."""
     transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
 
@@ -300,22 +301,15 @@ def _push_states(user_ids: list[int]) -> None:
     )
 
 
-def _change(
-    user: User, pk: Any, *, read_at__isnull: bool = False, archived_at__isnull: bool = False, **values: Any
-) -> bool:
-    """Update one of ``user``'s rows if it is still in the state the change starts from; push on success.
+def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **values: Any) -> bool:
+    """Update one of ``user``'s rows if it is still in ``start`` (the state the change starts from); push on success.
 
     Someone else's id, an unknown id and a malformed id all give False and change nothing.
     """
     pk = parse_pk(pk)
     if pk is None:
         return False
-    qs = Notification.objects.filter(recipient_id=user.pk, pk=pk)
-    if read_at__isnull:
-        qs = qs.unread()
-    if archived_at__isnull:
-        qs = qs.active()
-    changed = qs.update(**values) > 0
+    changed = start.filter(recipient_id=user.pk, pk=pk).update(**values) > 0
     if changed:
         push_state(user)
     return changed
