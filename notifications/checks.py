@@ -43,7 +43,7 @@ def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[
             Warning(
                 "The in-memory channel layer reaches sockets of this process only: notifications sent from "
                 "other processes (manage.py notify, workers, other daphne workers) are stored but not pushed live.",
-                hint="Use channels_redis (the demo does when REDIS_URL is set) to run more than one process.",
+                hint="Use channels_redis.pubsub.RedisPubSubChannelLayer to run more than one process.",
                 id="notifications.W001",
             )
         ]
@@ -97,9 +97,8 @@ def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
     if _layer_backend() == REDIS_CORE:
         return [
             Warning(
-                "channels_redis.core.RedisChannelLayer copies every group message into each member's list and drops "
-                "what exceeds its capacity without a word; in the benchmark it lost frames and sockets at 1,000 "
-                "clients (bench/results/results.md).",
+                "channels_redis.core.RedisChannelLayer copies every group message into each member's list and "
+                "silently drops what exceeds its capacity: under load, open bars miss frames.",
                 hint="Use channels_redis.pubsub.RedisPubSubChannelLayer: one PUBLISH per group message.",
                 id="notifications.W002",
             )

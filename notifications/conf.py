@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "RAISE_PUSH_ERRORS": False,
     # Largest text frame the consumer accepts from a browser, in bytes; larger frames close the socket (4413).
     "MAX_FRAME_BYTES": 4096,
-    # Actions (mark read, dismiss...) one socket may send per ACTION_RATE_WINDOW seconds; more close it (4429).
+    # Actions (mark read, dismiss...) a user's sockets in one process may send per ACTION_RATE_WINDOW seconds;
+    # the socket that goes over is closed (4429).
     "ACTION_RATE_LIMIT": 30,
     "ACTION_RATE_WINDOW": 10,
     # Hosts an absolute notification url (or action url) may point at; relative urls are always allowed.

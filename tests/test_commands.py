@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -45,17 +46,18 @@ def test_notify_everyone(alice: Any, bob: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "says"),
     [
-        ("notify", "nobody", "hi"),
-        ("notify", "Maintenance"),  # neither a user nor --all: "Maintenance" is taken as the user name
-        ("notify", "alice", "hi", "--all"),
-        ("notify", "alice", "hi", "--url", "javascript:alert(1)"),
-        ("notify", "alice", ""),
+        (("notify", "nobody", "hi"), "No user named 'nobody'."),
+        # One positional argument fills ``message`` (``username`` is optional): no user and no --all.
+        (("notify", "Maintenance"), "Give a username or --all (not both)."),
+        (("notify", "alice", "hi", "--all"), "Give a username or --all (not both)."),
+        (("notify", "alice", "hi", "--url", "javascript:alert(1)"), "url 'javascript:alert(1)' is not safe"),
+        (("notify", "alice", ""), "message must not be empty"),
     ],
 )
-def test_notify_refuses_bad_input_plainly(alice: Any, args: tuple[str, ...]) -> None:
-    with pytest.raises(CommandError):
+def test_notify_refuses_bad_input_plainly(alice: Any, args: tuple[str, ...], says: str) -> None:
+    with pytest.raises(CommandError, match=re.escape(says)):
         run(*args)
     assert Notification.objects.count() == 0
 

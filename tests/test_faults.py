@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
 from django.test import Client
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from e2e.processes import RedisServer
 from notifications import notify
@@ -54,7 +56,7 @@ def test_view_keeps_working_and_stores_while_redis_is_down(alice: Any, redis: Re
 def test_raise_setting_makes_the_failure_visible(alice: Any, redis: RedisServer, settings: Any) -> None:
     redis.stop()
     settings.NOTIFICATIONS = {"RAISE_PUSH_ERRORS": True}
-    with pytest.raises(Exception):  # noqa: B017 - whatever redis-py raises for a refused connection
+    with pytest.raises(RedisConnectionError, match=re.escape("connecting to 127.0.0.1")):
         notify(alice, "raise")
     assert Notification.objects.count() == 1  # stored before the push, committed
 

@@ -1,0 +1,74 @@
+"""Reading the bar from the database: counts, order, the cap, other users, and batch reads agreeing with one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from notifications import archive, mark_read, notify
+from notifications.state import State, chunks, load_state, load_states, unread_counts
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_bar_holds_the_newest_active_items_and_counts_unread(alice: Any, bob: Any, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"BAR_SIZE": 3}
+    sent = [notify(alice, f"n{i}") for i in range(5)]
+    notify(bob, "not alice's")
+    mark_read(alice, sent[4].pk)
+    archive(alice, sent[3].pk)
+    state = load_state(alice)
+    assert [n.message for n in state.items] == ["n4", "n2", "n1"]  # newest first, dismissed left out, capped
+    assert state.unread_count == 3  # n0..n2: read and dismissed ones are not unread
+    assert state.pks == [sent[4].pk, sent[2].pk, sent[1].pk]
+
+
+def test_a_grouped_item_that_counts_up_moves_to_the_top(alice: Any) -> None:
+    notify(alice, "first", group_key="comments")
+    notify(alice, "other")
+    notify(alice, "second", group_key="comments")
+    assert [(n.message, n.group_count) for n in load_state(alice).items] == [("second", 2), ("other", 1)]
+
+
+def test_a_user_with_nothing_has_an_empty_bar(alice: Any) -> None:
+    assert load_state(alice) == State(unread_count=0, items=[])
+
+
+def test_many_users_read_at_once_agree_with_one_at_a_time(settings: Any) -> None:
+    settings.NOTIFICATIONS = {"BAR_SIZE": 4}
+    users = [get_user_model().objects.create_user(f"user{i}") for i in range(6)]
+    for i, user in enumerate(users):
+        for j in range(i):  # user0 has none, user5 has five
+            n = notify(user, f"{user.username}-{j}")
+            if j % 2:
+                mark_read(user, n.pk)
+    batch = load_states([u.pk for u in users] + [users[0].pk])  # duplicates are read once
+    assert set(batch) == {u.pk for u in users}
+    for user in users:
+        one = load_state(user)
+        assert (batch[user.pk].unread_count, batch[user.pk].pks) == (one.unread_count, one.pks)
+
+
+def test_unread_counts_take_one_query_per_chunk(alice: Any, bob: Any, django_assert_num_queries: Any) -> None:
+    notify(alice, "a")
+    notify(alice, "b")
+    ids = [alice.pk, bob.pk, 10**9]
+    with django_assert_num_queries(1):
+        assert unread_counts(ids) == {alice.pk: 2, bob.pk: 0, 10**9: 0}
+
+
+def test_chunks_cover_every_id_once_in_order() -> None:
+    ids = list(range(7))
+    assert [list(c) for c in chunks(ids, size=3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(chunks([], size=3)) == []
+
+
+def test_items_are_ordered_by_their_last_change_not_their_creation(alice: Any) -> None:
+    old = notify(alice, "old")
+    notify(alice, "new")
+    type(old).objects.filter(pk=old.pk).update(updated_at=timezone.now() + timedelta(seconds=5))
+    assert [n.message for n in load_state(alice).items] == ["old", "new"]
