@@ -1,3 +1,5 @@
+"""The admin: notifications to browse and search, and a "Send a notification" action on the user admin."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,3 +1,5 @@
+"""The app config: registers the system checks and the signal handlers when Django starts."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

@@ -1,3 +1,5 @@
+"""``manage.py notify``: send a notification from a shell, cron or deploy script."""
+
 from __future__ import annotations
 
 from typing import Any

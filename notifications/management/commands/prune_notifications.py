@@ -1,3 +1,5 @@
+"""``manage.py prune_notifications``: delete read notifications older than ``RETENTION_DAYS``."""
+
 from __future__ import annotations
 
 from datetime import timedelta
