@@ -29,10 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBSOCKET_PATH": "/ws/notifications/",
     # When the channel layer fails during a push, log it (False) or raise (True). The row is stored either way.
     "RAISE_PUSH_ERRORS": False,
-    # Largest text frame the consumer accepts from a browser, in bytes; larger frames close the socket (4413).
+    # Largest text frame the consumer accepts from a browser, in bytes; larger frames close the socket.
     "MAX_FRAME_BYTES": 4096,
     # Actions (mark read, dismiss...) a user's sockets in one process may send per ACTION_RATE_WINDOW seconds;
-    # the socket that goes over is closed (4429).
+    # the socket that goes over is closed.
     "ACTION_RATE_LIMIT": 30,
     "ACTION_RATE_WINDOW": 10,
     # Hosts an absolute notification url (or action url) may point at; relative urls are always allowed.

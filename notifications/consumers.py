@@ -4,19 +4,9 @@ It renders nothing itself (frames arrive rendered, once per recipient) and touch
 connect (the current state), for the few actions a user may take on their own notifications, and to re-check
 its login (periodically through the watchdog, before every action, and when the user row changes).
 
-Close codes a client can see (all in ``protocol``):
-
-======  ==========================================================================================
-4401    not logged in, logged out, session expired or deleted, password changed, deactivated
-4413    a frame larger than ``MAX_FRAME_BYTES``
-4415    a binary frame (only text frames are understood)
-4429    more than ``ACTION_RATE_LIMIT`` actions from one user in ``ACTION_RATE_WINDOW`` seconds
-1006    (seen by the browser, not sent) the server went away, e.g. a restart: htmx reconnects with back-off
-======  ==========================================================================================
-
-daphne (autobahn) sends only 1000 and 3000-4999, so the codes are in the application range 4xxx.
-Anything else a client sends (not JSON, too deeply nested, not an object, an unknown action, a bad id) is
-ignored and logged in one line; the socket stays open.
+A frame that is not an action (not JSON, too deeply nested, not an object, an unknown action, a bad id) is
+ignored and logged in one line; the socket stays open. The close codes a client can see, and what each
+means, are in ``protocol``.
 """
 
 from __future__ import annotations
@@ -178,7 +168,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             await self.send(text_data=html)
 
     async def revoke(self) -> None:
-        """Stop delivering at once and close with 4401."""
+        """Stop delivering at once and close as unauthenticated."""
         if self.closing:
             return
         logger.info("Closing socket of user %s: its login no longer holds.", self.user.pk)
@@ -220,7 +210,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         elif not self.watchdog.layer_up:
             await self.send_state()  # the pushed state cannot arrive through the layer: show the change here
 
-    # Channel-layer messages (type "notification.push" is handled by notification_push, and so on).
+    # Channel-layer messages: Channels hands a message of type protocol.PUSH to notification_push, and so on.
 
     async def notification_push(self, event: dict[str, Any]) -> None:
         """A new item for this user: forward it unless this tab's state already shows it."""

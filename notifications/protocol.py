@@ -16,11 +16,13 @@ from django.utils.crypto import salted_hmac
 
 from . import conf
 
-# Close codes a browser can see (daphne sends only 1000 and 3000-4999, so they are 4xxx).
-CLOSE_UNAUTHENTICATED = 4401  # not logged in, logged out, session expired, password changed, deactivated
-CLOSE_FRAME_TOO_LARGE = 4413
-CLOSE_UNSUPPORTED_DATA = 4415
-CLOSE_RATE_LIMITED = 4429
+# Close codes a browser can see. daphne (autobahn) sends only 1000 and 3000-4999, so they are 4xxx; htmx's ws
+# extension does not reconnect after any of them. A server that goes away (a restart) is seen as 1006, sent by
+# nobody, after which htmx reconnects with back-off.
+CLOSE_UNAUTHENTICATED = 4401  # not logged in, logged out, session expired or deleted, password changed, deactivated
+CLOSE_FRAME_TOO_LARGE = 4413  # a frame larger than MAX_FRAME_BYTES
+CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame: only text frames are understood
+CLOSE_RATE_LIMITED = 4429  # more than ACTION_RATE_LIMIT actions from one user in ACTION_RATE_WINDOW seconds
 
 # Message types (Channels maps "notification.push" to the consumer's notification_push handler).
 PUSH = "notification.push"  # one new item for a user: forwarded unless the tab's state holds it already

@@ -96,7 +96,7 @@ class Watchdog:
                 await self.check(due[start : start + CHECK_BATCH])
 
     async def check(self, sockets: list[Socket]) -> None:
-        """Re-check these sockets' logins in one database call; close (4401) those that no longer hold."""
+        """Re-check these sockets' logins in one database call; close those that no longer hold."""
         try:
             holding = await db.reading(credentials.logins_hold)([s.login for s in sockets])
         except DatabaseError as error:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from channels.layers import InMemoryChannelLayer
 
 from notifications import protocol
@@ -60,3 +63,27 @@ def test_redis_with_a_strong_key_is_quiet(settings: Any) -> None:
     settings.CHANNEL_LAYERS = REDIS
     settings.SECRET_KEY = "".join(chr(33 + i % 90) for i in range(60))
     assert "notifications.W003" not in check_ids(include_deployment_checks=True)
+
+
+PACKAGE = Path(protocol.__file__).parent
+CLOSE_CODES = [str(getattr(protocol, name)) for name in dir(protocol) if name.startswith("CLOSE_")]
+TYPES = [protocol.PUSH, protocol.STATE, protocol.CLOSE, protocol.RECHECK, protocol.REFRESH]
+
+
+@pytest.mark.parametrize(
+    ("what", "pattern"),
+    [
+        ("a close code", r"\b({})\b".format("|".join(CLOSE_CODES))),
+        ("a group name", r"notifications\.(\{|user\b|all\b)"),
+        ("a message type", "|".join(re.escape(t) for t in TYPES)),
+    ],
+)
+def test_only_the_protocol_module_writes_the_protocol(what: str, pattern: str) -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "protocol.py" and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(pattern, line)
+    ]
+    assert found == [], f"{what} written outside notifications/protocol.py"
