@@ -19,9 +19,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import conf, delivery, protocol, rendering
-from .models import Notification
+from .models import Level, Notification
 from .state import chunks, load_states, unread_counts
-from .validation import clean_actions, clean_level, clean_text, clean_url, parse_pk
+from .validation import clean_actions, clean_choice, clean_text, clean_url, parse_pk
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -223,7 +223,7 @@ def _send_on_commit(user: AbstractBaseUser | int, message: protocol.Message) -> 
 def _clean(message: str, **fields: Any) -> dict[str, Any]:
     return {
         "message": clean_text(message, field="message", max_length=conf.get("MAX_MESSAGE_LENGTH"), required=True),
-        "level": clean_level(fields["level"]),
+        "level": clean_choice(fields["level"], field="level", choices=Level.values),
         "title": clean_text(fields["title"], field="title", max_length=conf.get("MAX_TITLE_LENGTH")),
         "url": clean_url(fields["url"]),
         "actions": clean_actions(fields["actions"]),

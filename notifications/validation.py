@@ -17,12 +17,11 @@ from django.utils.translation import gettext as _
 from . import conf
 
 
-def clean_level(level: str) -> str:
-    from .models import Level  # the model's fields use this module's validators
-
-    if level not in Level.values:
-        raise ValueError(f"level must be one of {', '.join(Level.values)}, not {level!r}")
-    return level
+def clean_choice(value: Any, *, field: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    if value not in choices:
+        raise ValueError(f"{field} must be one of {', '.join(choices)}, not {value!r}")
+    return str(value)
 
 
 def clean_text(value: Any, *, field: str, max_length: int, required: bool = False) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -67,22 +68,34 @@ def test_push_waits_for_commit(alice: Any, sent: list[Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error"),
+    ("kwargs", "error", "says"),
     [
-        ({"message": ""}, ValueError),
-        ({"message": "x" * 1001}, ValueError),
-        ({"message": 42}, TypeError),
-        ({"message": "ok", "level": "loud"}, ValueError),
-        ({"message": "ok", "url": "javascript:alert(1)"}, ValueError),
-        ({"message": "ok", "url": "https://evil.example/"}, ValueError),
-        ({"message": "ok", "url": "//evil.example/"}, ValueError),
-        ({"message": "ok", "actions": [{"label": "Go"}]}, ValueError),
-        ({"message": "ok", "actions": [{"label": "Go", "url": "javascript:x"}]}, ValueError),
+        ({"message": ""}, ValueError, "message must not be empty"),
+        ({"message": "x" * 1001}, ValueError, "message is 1001 characters long; the limit is 1000"),
+        ({"message": 42}, TypeError, "message must be a str, not int"),
+        (
+            {"message": "ok", "level": "loud"},
+            ValueError,
+            "level must be one of info, success, warning, error",
+        ),
+        ({"message": "ok", "url": "javascript:alert(1)"}, ValueError, "url 'javascript:alert(1)' is not safe"),
+        ({"message": "ok", "url": "https://evil.example/"}, ValueError, "url 'https://evil.example/' is not safe"),
+        ({"message": "ok", "url": "//evil.example/"}, ValueError, "url '//evil.example/' is not safe"),
+        (
+            {"message": "ok", "actions": [{"label": "Go"}]},
+            ValueError,
+            "each action must be a mapping",
+        ),
+        (
+            {"message": "ok", "actions": [{"label": "Go", "url": "javascript:x"}]},
+            ValueError,
+            "action url 'javascript:x' is not safe",
+        ),
     ],
 )
-def test_bad_input_is_refused_before_anything_is_stored(alice: Any, kwargs: Any, error: type) -> None:
+def test_bad_input_is_refused_before_anything_is_stored(alice: Any, kwargs: Any, error: type, says: str) -> None:
     message = kwargs.pop("message")
-    with pytest.raises(error):
+    with pytest.raises(error, match=re.escape(says)):
         notify(alice, message, **kwargs)
     assert Notification.objects.count() == 0
 
