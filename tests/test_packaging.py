@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+import notifications
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +41,16 @@ def test_wheel_carries_the_partials_and_css(wheel: zipfile.ZipFile) -> None:
 def test_wheel_holds_the_app_alone(wheel: zipfile.ZipFile) -> None:
     tops = {name.split("/")[0] for name in wheel.namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"notifications"}
+
+
+def test_the_readme_gives_every_module_its_job() -> None:
+    """The README's module table names every module of the app, so the map cannot fall behind the code."""
+    package = Path(notifications.__file__).parent
+    readme = (package.parent / "README.md").read_text()
+    table = readme[readme.index("### The code, module by module") :].split("\n\n")[2]
+    modules = {str(path.relative_to(package)) for path in package.glob("*.py") if path.name != "__init__.py"} | {
+        "templatetags/notifications.py",
+        "management/commands/",
+    }
+    listed = set(re.findall(r"`([a-z_/]+(?:\.py|/))`", table))
+    assert modules - listed == set()
