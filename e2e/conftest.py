@@ -93,6 +93,26 @@ def keep_server_log_on_failure(request: pytest.FixtureRequest, output_path: str)
                     out.write(log.read())
 
 
+@pytest.fixture(autouse=True)
+def fail_on_console_errors(request: pytest.FixtureRequest, new_context: Any, browser: Any) -> Iterator[None]:
+    """Every console error and uncaught exception of the test's pages (htmx:oobErrorNoTarget, a CSP
+    violation, a failed request...) fails it, with the messages in the test's own output, not only in the
+    trace. A test that expects some marks itself ``@pytest.mark.console_errors("substring", ...)``."""
+    yield
+    marker = request.node.get_closest_marker("console_errors")
+    allowed = marker.args if marker else ()
+    errors = [
+        f"{page.url}: {text}"
+        for context in browser.contexts
+        for page in context.pages
+        for text in [m.text for m in page.console_messages() if m.type == "error"]
+        + [f"uncaught {e}" for e in page.page_errors()]
+        if not any(a in text for a in allowed)
+    ]
+    if errors:
+        pytest.fail("errors in the browser console:\n" + "\n".join(errors), pytrace=False)
+
+
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:
     """Log in through the form and wait until the bar's socket has sent its state."""
     page.goto(f"{base_url}/accounts/login/")
@@ -103,8 +123,8 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
 
 
 def wait_live(page: Page) -> None:
-    """The bar shows the state sent over the socket (the page-load render lacks data-live)."""
-    expect(page.locator("#notification-list[data-live]")).to_be_attached()
+    """The bar shows the state sent over the socket (the state frame leaves a marker the page load lacks)."""
+    expect(page.locator("#notification-bar .nb-synced[data-live]")).to_be_attached()
 
 
 @pytest.fixture
@@ -142,6 +162,7 @@ def own_server(start_server: Callable[..., DemoServer]) -> DemoServer:
 
 
 def open_bar(page: Page) -> None:
-    """Open the bar's dropdown (a <details>), if it is closed."""
-    if page.locator("#notification-bar details[open]").count() == 0:
-        page.click("#notification-bar summary")
+    """Open the bar's panel (a popover), if it is closed."""
+    if page.locator("#notification-panel:popover-open").count() == 0:
+        page.click("#notification-bar .nb__toggle")
+    expect(page.locator("#notification-panel")).to_be_visible()

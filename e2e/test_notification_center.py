@@ -196,8 +196,8 @@ def test_demo_page_has_no_serious_accessibility_violations(server: DemoServer, u
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], results.generate_report()
-    # The live region carried the last arrival, for screen readers.
-    expect(page.locator("#notification-announcement")).to_contain_text("Build 42 finished")
+    # The toast, a polite live region, carried the last arrival, for screen readers.
+    expect(page.locator("#notification-toast")).to_contain_text("Build 42 finished")
     expect(page.locator("#notification-count")).to_have_attribute("aria-label", "2 unread notifications")
 
 
@@ -206,9 +206,9 @@ def test_the_bar_is_keyboard_operable(server: DemoServer, user_page: Any) -> Non
     page = user_page(alice, pw)
     server.notify(alice, "Reach me with the keyboard")
     expect(items(page)).to_have_count(1)
-    page.locator("#notification-bar summary").focus()
+    page.locator("#notification-bar .nb__toggle").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#notification-bar details[open]")).to_be_attached()
+    expect(page.locator("#notification-panel:popover-open")).to_be_attached()
     page.keyboard.press("Tab")  # Mark all read
     page.keyboard.press("Tab")  # the item's Mark read
     expect(page.locator(":focus")).to_contain_text("Mark read")

@@ -287,7 +287,7 @@ def _push_new(created: list[Notification]) -> None:
     """One frame per recipient: the new item, their badge (rendered once per distinct count), an announcement."""
     counts = unread_counts([n.recipient_id for n in created])
     delivery.send(
-        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html))
+        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
         for n, html in rendering.render_new_frames(created, counts)
     )
 
@@ -295,7 +295,7 @@ def _push_new(created: list[Notification]) -> None:
 def _push_states(user_ids: list[int]) -> None:
     """Each user's whole bar, rendered once per user, to all of their tabs."""
     delivery.send(
-        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state)))
+        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count))
         for pk, state in load_states(user_ids).items()
     )
 

@@ -60,12 +60,13 @@ def broadcast_group() -> str:
     return f"notifications.{namespace()}.all"
 
 
-def push(pk: int, html: str) -> Message:
-    return {"type": PUSH, "pk": pk, "html": html}
+def push(pk: int, html: str, count: int | None = None) -> Message:
+    """A new item's frame; ``count`` (the unread count it shows) lets each tab add its title part."""
+    return {"type": PUSH, "pk": pk, "html": html, "count": count}
 
 
-def state(pks: list[int], html: str) -> Message:
-    return {"type": STATE, "pks": pks, "html": html}
+def state(pks: list[int], html: str, count: int | None = None) -> Message:
+    return {"type": STATE, "pks": pks, "html": html, "count": count}
 
 
 def close(session_key: str | None, code: int = CLOSE_UNAUTHENTICATED) -> Message:

@@ -9,11 +9,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import api, conf
+from . import api, conf, rendering
 from .models import Notification
+from .state import load_state
 from .validation import is_safe_url
 
 
@@ -42,8 +44,23 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/history.html",
-        {"page": page, "show": show, "filters": list(FILTERS)},
+        {
+            "page": page,
+            "show": show,
+            "filters": list(FILTERS),
+            "base_template": conf.get("BASE_TEMPLATE"),
+            "page_title": _("Notification history"),
+        },
     )
+
+
+@require_GET
+@login_required
+def bar(request: HttpRequest) -> HttpResponse:
+    """A fresh bar: a page whose socket went quiet swaps it in (see notification_heartbeat.html), which opens
+    a new socket at once instead of waiting for the ws extension's back-off."""
+    page_title = request.GET.get("title", "")
+    return HttpResponse(rendering.render_bar(load_state(request.user), request, page_title=page_title))
 
 
 def _back(request: HttpRequest) -> HttpResponse:

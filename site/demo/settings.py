@@ -89,7 +89,12 @@ if os.environ.get("REDIS_URL"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-NOTIFICATIONS: dict[str, object] = {}
+NOTIFICATIONS: dict[str, object] = {
+    # The history page inside the demo's own layout (header, signed-in user, fonts).
+    "BASE_TEMPLATE": "demo/base.html",
+}
+if os.environ.get("NOTIFICATIONS_HEARTBEAT_INTERVAL"):  # the browser tests shorten it
+    NOTIFICATIONS["HEARTBEAT_INTERVAL"] = float(os.environ["NOTIFICATIONS_HEARTBEAT_INTERVAL"])
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LOGIN_URL = "login"

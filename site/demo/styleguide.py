@@ -36,7 +36,7 @@ STYLESHEET = "notifications/notifications.css"
 # Every fixed id the partials use starts with "notification-" (bar, count, list, read-all, announcement,
 # notification-<pk>). Renamed per section so the page keeps unique ids; the CSS styles classes and data
 # attributes only, so the look is unchanged.
-_FIXED_ID = re.compile(r'(?<![\w-])id="notification-')
+_FIXED_ID = re.compile(r'(?<![\w-])(id|popovertarget)="notification-')
 
 _LIGHT_TOKENS = re.compile(r":root\s*\{([^}]*)\}")
 _DARK_TOKENS = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{\s*:root\s*\{([^}]*)\}")
@@ -67,7 +67,7 @@ def render_partial(template: str, prefix: str | None, **context: Any) -> SafeStr
     """
     html = render_to_string(template, {"ws_path": conf.get("WEBSOCKET_PATH"), **context})
     if prefix is not None:
-        html = _FIXED_ID.sub(f'id="{prefix}-', html)
+        html = _FIXED_ID.sub(rf'\1="{prefix}-', html)
     return mark_safe(html)  # our own partials' output, already escaped
 
 
