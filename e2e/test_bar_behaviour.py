@@ -1,0 +1,155 @@
+"""Issue 11, as a user meets it: the panel closes like a popover, arrivals show while it is closed, the list
+stays short, times stay true, the page says when it lost its server and comes back quickly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import log_in, open_bar
+from e2e.processes import DemoServer
+
+
+def items(page: Page) -> Any:
+    return page.locator("#notification-list > li")
+
+
+def notify_many(server: DemoServer, username: str, count: int) -> None:
+    """``count`` notifications from one process (one manage.py start, not ``count``)."""
+    code = (
+        "from django.contrib.auth import get_user_model; from notifications import notify; "
+        f"u = get_user_model().objects.get(username={username!r}); "
+        f"[notify(u, f'burst {{i:03d}}') for i in range({count})]"
+    )
+    server.manage("shell", "-c", code)
+
+
+def test_escape_and_a_click_outside_close_the_panel_and_focus_returns_to_the_bell(
+    server: DemoServer, user_page: Any
+) -> None:
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    bell, panel = page.locator("#notification-bar .nb__toggle"), page.locator("#notification-panel")
+    bell.focus()
+    page.keyboard.press("Enter")
+    expect(panel).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(bell).to_be_focused()
+
+    open_bar(page)
+    page.mouse.click(5, 700)  # somewhere on the page, outside the panel
+    expect(panel).to_be_hidden()
+
+
+def test_an_arrival_while_the_panel_is_closed_shows_a_toast_that_leaves_and_the_title_counts(
+    server: DemoServer, user_page: Any
+) -> None:
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    assert not re.match(r"^\(\d+\)", page.title())
+    layout = page.locator("main").bounding_box()
+    server.notify(alice, "Build 42 finished", "--level", "success")
+    toast = page.locator("#notification-toast .nb-toast")
+    expect(toast).to_be_visible()
+    expect(toast).to_contain_text("Build 42 finished")
+    expect(page.locator("#notification-toast")).to_have_attribute("aria-live", "polite")
+    assert page.locator("main").bounding_box() == layout, "the toast moved the page"
+    expect(page).to_have_title(re.compile(r"^\(1\) Notification bar demo$"))
+    expect(toast).to_be_hidden(timeout=10_000)  # by itself, within 10 s
+
+    server.notify(alice, "Second")
+    expect(page).to_have_title(re.compile(r"^\(2\) "))
+    page.reload()
+    expect(page).to_have_title(re.compile(r"^\(2\) "))  # a fresh page's first state frame sets it too
+    open_bar(page)
+    page.get_by_role("button", name="Mark all read").click()
+    expect(page).to_have_title("Notification bar demo")
+
+
+def test_the_live_list_stays_at_bar_size_after_a_burst(server: DemoServer, user_page: Any) -> None:
+    """Before: 160 items after 150 arrivals, while a reload shows 10."""
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    notify_many(server, alice, 25)
+    expect(page.locator("#notification-count")).to_have_text("25")
+    expect(items(page).first).to_contain_text("burst 024")
+    expect(items(page)).to_have_count(10)
+    expect(items(page).last).to_contain_text("burst 015")
+
+
+def test_times_never_read_zero_minutes_ago(server: DemoServer, user_page: Any) -> None:
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    server.notify(alice, "Just arrived")
+    meta = items(page).first.locator(".nb-item__meta")
+    open_bar(page)
+    expect(meta).to_contain_text("just now")
+    expect(meta.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    expect(meta.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    page.reload()
+    open_bar(page)
+    assert "ago" not in items(page).first.inner_text()
+
+
+def test_long_text_is_clamped_in_the_bar_and_whole_in_the_history(server: DemoServer, user_page: Any) -> None:
+    [(alice, pw)] = server.create_users("alice")
+    server.notify(alice, "word " * 200)
+    page = user_page(alice, pw)
+    open_bar(page)
+    message = items(page).first.locator(".nb-item__message")
+    height = message.evaluate("e => e.getBoundingClientRect().height")
+    font = message.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert height <= 3 * 1.5 * font, (height, font)  # three lines
+    page.goto(server.base_url + "/notifications/")
+    whole = page.locator("#notification-history > li").first.locator(".nb-item__message")
+    assert whole.evaluate("e => e.getBoundingClientRect().height") > 3 * height
+
+
+def test_an_empty_bar_says_so_in_words_and_offers_no_mark_all_read(server: DemoServer, user_page: Any) -> None:
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    open_bar(page)
+    expect(page.locator(".nb__empty")).to_be_visible()
+    expect(page.locator(".nb__empty")).to_contain_text("no notifications")
+    expect(page.get_by_role("button", name="Mark all read")).to_have_count(0)
+    server.notify(alice, "Now there is one")
+    expect(page.get_by_role("button", name="Mark all read")).to_be_visible()
+    expect(page.locator(".nb__empty")).to_be_hidden()
+
+
+@pytest.fixture
+def quick_server(server_env: dict[str, str]) -> Iterator[DemoServer]:
+    """A daphne of the test's own with a 1 s heartbeat, free to stop and start again on its port."""
+    demo = DemoServer(Path(server_env["E2E_WORKDIR"]), {**server_env, "NOTIFICATIONS_HEARTBEAT_INTERVAL": "1"})
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+# While the server is down the browser logs its refused socket and requests, and htmx logs the failed fetches.
+@pytest.mark.console_errors("ERR_CONNECTION_REFUSED", "htmx:", "WebSocket connection", "[object Event]")
+def test_the_page_says_reconnecting_while_its_server_is_gone_and_is_live_soon_after_it_returns(
+    quick_server: DemoServer, new_context: Any
+) -> None:
+    [(alice, pw)] = quick_server.create_users("alice")
+    page = new_context().new_page()
+    log_in(page, quick_server.base_url, alice, pw)
+    reconnecting = page.locator("#notification-bar .nb__reconnecting")
+    page.wait_for_timeout(3_000)  # three heartbeats: while they come, nothing shows
+    expect(reconnecting).to_be_hidden()
+
+    quick_server.stop()
+    expect(reconnecting).to_be_visible(timeout=6_000)  # 2.5 heartbeats after the last
+    page.wait_for_timeout(8_000)  # long enough for the ws extension's back-off to grow past 8 s
+    quick_server.start()
+    # The bar fetches itself every 2.5 s while stale: live again within seconds, not after the back-off.
+    expect(reconnecting).to_be_hidden(timeout=6_000)
+    quick_server.notify(alice, "after the outage")
+    expect(items(page).first).to_contain_text("after the outage", timeout=5_000)
