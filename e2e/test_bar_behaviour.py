@@ -153,3 +153,55 @@ def test_the_page_says_reconnecting_while_its_server_is_gone_and_is_live_soon_af
     expect(reconnecting).to_be_hidden(timeout=6_000)
     quick_server.notify(alice, "after the outage")
     expect(items(page).first).to_contain_text("after the outage", timeout=5_000)
+
+
+def test_an_answered_action_shows_its_outcome_in_every_tab_and_takes_no_second_answer(
+    server: DemoServer, user_page: Any
+) -> None:
+    """Before: after a click both buttons stayed, the other one was still accepted, nothing said the outcome."""
+    (alice, alice_pw), (bob, bob_pw) = server.create_users("alice", "bob")
+    tab_a = user_page(alice, alice_pw)
+    tab_b = tab_a.context.new_page()
+    tab_b.goto(server.base_url + "/")
+    expect(tab_b.locator("#notification-bar .nb-synced[data-live]")).to_be_attached()
+    bob_page = user_page(bob, bob_pw)
+    bob_page.select_option("#id_recipient", alice)
+    bob_page.fill("#id_message", "May I deploy release 3.1?")
+    bob_page.check("#id_ask")
+    bob_page.click("#send-form button[type=submit]")
+    open_bar(tab_a)
+    item_a = items(tab_a).first
+    decline_url = item_a.locator("form", has_text="Decline").get_attribute("action")
+    item_a.get_by_role("button", name="Approve").click()
+    for tab in (tab_a, tab_b):
+        item = items(tab).first
+        expect(item.locator(".nb-item__outcome")).to_have_text("Approved")
+        expect(item.get_by_role("button", name=re.compile("Approve|Decline"))).to_have_count(0)
+        expect(item).to_have_attribute("data-read", "true")
+    token = tab_a.context.cookies()
+    csrf = next(c["value"] for c in token if c["name"] == "csrftoken")
+    second = tab_a.request.post(server.base_url + str(decline_url), headers={"X-CSRFToken": csrf})
+    assert second.status == 409  # the server refuses a second answer
+    tab_a.reload()
+    expect(items(tab_a).first.locator(".nb-item__outcome")).to_have_text("Approved")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_history_page_sits_in_the_sites_layout_and_is_readable_in_both_schemes(
+    server: DemoServer, user_page: Any, scheme: str
+) -> None:
+    """Before: the history ignored the site's layout (serif, no header) and was unreadable in dark mode."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    [(alice, pw)] = server.create_users("alice")
+    server.notify(alice, "A success", "--level", "success")
+    server.notify(alice, "A warning", "--level", "warning", "--title", "Careful")
+    server.notify(alice, "An error", "--level", "error", "--url", "/notifications/")
+    page = user_page(alice, pw, color_scheme=scheme)
+    page.goto(server.base_url + "/notifications/")
+    expect(page.locator("#current-user")).to_have_text(alice)  # the demo's header
+    expect(page).to_have_title("Notification history")
+    font = page.locator("body").evaluate("e => getComputedStyle(e).fontFamily")
+    assert "serif" not in font.replace("sans-serif", ""), font
+    results = Axe().run(page, options={"runOnly": ["color-contrast"]})
+    assert results.response["violations"] == [], results.generate_report()

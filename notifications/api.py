@@ -103,6 +103,26 @@ def mark_all_read(user: User) -> int:
     return changed
 
 
+def resolve(notification: Notification, outcome: str) -> bool:
+    """Answer a notification's actions once: ``outcome`` ("Approved") replaces its buttons in every tab.
+
+    Call it from the view an action posts to. False, and nothing changes, when it was answered already (a
+    second click, another tab, another device): refuse that request. Resolving also marks it read.
+    """
+    outcome = clean_text(outcome, field="outcome", max_length=200, required=True)
+    now = timezone.now()
+    changed = (
+        Notification.objects.filter(pk=notification.pk, resolution="").update(
+            resolution=outcome, read_at=Coalesce("read_at", Value(now))
+        )
+        > 0
+    )
+    if changed:
+        notification.resolution = outcome
+        push_state(notification.recipient_id)
+    return changed
+
+
 def open_notification(user: User, pk: Any) -> Notification | None:
     """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
     pk = parse_pk(pk)
@@ -175,6 +195,11 @@ async def aarchive(user: User, pk: Any) -> bool:
 async def amark_all_read(user: User) -> int:
     """Async :func:`mark_all_read`."""
     return await _in_thread(mark_all_read)(user)
+
+
+async def aresolve(notification: Notification, outcome: str) -> bool:
+    """Async :func:`resolve`."""
+    return await _in_thread(resolve)(notification, outcome)
 
 
 async def apush_state(user: User | int) -> None:

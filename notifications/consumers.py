@@ -79,7 +79,8 @@ def _state_frame(user: Any, live: bool) -> tuple[list[int], str, int]:
 def _page_title(scope: Any) -> str:
     """The title of the tab's page (``?title=`` on ws-connect), echoed back into that tab only."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=5)
-    return (query.get("title") or [""])[0][: rendering.MAX_PAGE_TITLE]
+    title: str = (query.get("title") or [""])[0]
+    return title[: rendering.MAX_PAGE_TITLE]
 
 
 def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> bool:

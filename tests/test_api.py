@@ -187,3 +187,30 @@ async def test_anotify_from_async_code(alice: Any, sent: list[Any]) -> None:
     n = await anotify(alice, "from async")
     assert n.message == "from async"
     assert len(sent) == 1
+
+
+def test_resolve_answers_once_and_pushes_the_outcome(alice: Any, monkeypatch: Any) -> None:
+    """Before: an action could be answered again and again; nothing recorded or showed the outcome."""
+    from notifications import api, rendering, resolve
+    from notifications.state import load_state
+
+    n = notify(alice, "Approve the release?", actions=[{"label": "Approve", "url": "/a/"}])
+    pushed: list[Any] = []
+    monkeypatch.setattr(api, "push_state", pushed.append)
+    assert resolve(n, "Approved") is True
+    assert pushed == [alice.pk]  # the new state goes to every tab
+    assert resolve(n, "Declined") is False  # the second answer is refused
+    n.refresh_from_db()
+    assert n.resolution == "Approved" and n.is_read
+    html = rendering.render_state_frame(load_state(alice))
+    assert "Approved" in html and 'hx-post="/a/"' not in html and 'data-resolved="true"' in html
+
+
+async def test_aresolve_is_the_async_twin(alice: Any) -> None:
+    from asgiref.sync import sync_to_async
+
+    from notifications import aresolve
+
+    n = await sync_to_async(notify)(alice, "Approve?", actions=[{"label": "Approve", "url": "/a/"}])
+    assert await aresolve(n, "Approved") is True
+    assert await aresolve(n, "Approved") is False
