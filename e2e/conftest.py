@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,6 +76,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 _failed = pytest.StashKey[bool]()
+_frames = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def new_context(
+    new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest
+) -> Callable[..., BrowserContext]:
+    """pytest-playwright's, recording every WebSocket frame of every page (traces hold none): a failing test
+    leaves them in ``websocket-frames.txt`` beside its trace."""
+    frames = request.node.stash.setdefault(_frames, [])
+
+    def record(page: Page) -> None:
+        def on_socket(ws: Any) -> None:
+            ws.on("framereceived", lambda payload: frames.append(f"{time.strftime('%X')} < {ws.url}\n{payload}"))
+            ws.on("framesent", lambda payload: frames.append(f"{time.strftime('%X')} > {ws.url}\n{payload}"))
+            ws.on("close", lambda _: frames.append(f"{time.strftime('%X')} closed {ws.url}"))
+
+        page.on("websocket", on_socket)
+
+    def make(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.on("page", record)
+        return context
+
+    return make
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +111,7 @@ def keep_server_log_on_failure(request: pytest.FixtureRequest, output_path: str)
     if request.node.stash.get(_failed, False):
         folder = Path(output_path)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "websocket-frames.txt").write_text("\n\n".join(request.node.stash.get(_frames, [])))
         with (folder / "server.log").open("w") as out:
             for path in DemoServer.log_paths:
                 out.write(f"==> {path.name} <==\n")
