@@ -82,6 +82,39 @@ def test_the_live_list_stays_at_bar_size_after_a_burst(server: DemoServer, user_
     expect(items(page).first).to_contain_text("burst 024")
     expect(items(page)).to_have_count(10)
     expect(items(page).last).to_contain_text("burst 015")
+    open_bar(page)
+    items(page).first.get_by_role("button", name=re.compile("^Dismiss")).click()
+    expect(items(page).first).to_contain_text("burst 023")
+    expect(items(page).last).to_contain_text("burst 014")  # the next one moves up into the bar
+    expect(items(page)).to_have_count(10)
+
+
+def test_focus_goes_on_to_the_next_item_after_a_keyboard_action(server: DemoServer, user_page: Any) -> None:
+    """Before: Mark read and Dismiss replaced the whole list, and the focus fell to <body>."""
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    notify_many(server, alice, 4)
+    expect(items(page)).to_have_count(4)  # burst 003, 002, 001, 000
+    open_bar(page)
+    read = re.compile("^Mark read")
+    items(page).nth(0).get_by_role("button", name=read).focus()
+    page.keyboard.press("Enter")
+    expect(items(page).nth(0)).to_have_attribute("data-read", "true")
+    expect(items(page).nth(1).get_by_role("button", name=read)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(items(page).nth(1)).to_have_attribute("data-read", "true")
+    expect(items(page).nth(2).get_by_role("button", name=read)).to_be_focused()
+
+    dismiss = re.compile("^Dismiss")
+    items(page).nth(2).get_by_role("button", name=dismiss).focus()
+    page.keyboard.press("Enter")
+    expect(items(page)).to_have_count(3)
+    expect(items(page).nth(2)).to_contain_text("burst 000")
+    expect(items(page).nth(2).get_by_role("button", name=dismiss)).to_be_focused()
+    page.keyboard.press("Enter")  # the last one: the focus goes back up the list
+    expect(items(page)).to_have_count(2)
+    expect(items(page).nth(1).get_by_role("button", name=dismiss)).to_be_focused()
+    expect(page.locator("#notification-panel")).to_be_visible()
 
 
 def test_times_never_read_zero_minutes_ago(server: DemoServer, user_page: Any) -> None:

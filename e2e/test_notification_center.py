@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import log_in, open_bar, wait_live
@@ -83,6 +84,7 @@ def test_clicking_an_item_with_a_link_marks_it_read_and_navigates(server: DemoSe
     expect(tab_b.locator("#notification-count")).to_have_text("0")
 
 
+@pytest.mark.console_errors("ERR_CONNECTION_REFUSED", "[object Event]")  # while the server is down
 def test_page_catches_up_after_a_server_restart(own_server: DemoServer, new_context: Any) -> None:
     [(alice, pw)] = own_server.create_users("alice")
     page = new_context().new_page()

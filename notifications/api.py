@@ -342,5 +342,15 @@ def _change(
         qs = qs.active()
     changed = qs.update(**values) > 0
     if changed:
-        push_state(user)
+        transaction.on_commit(partial(_push_change, user.pk, pk))
     return changed
+
+
+def _push_change(user_pk: UserPk, pk: int) -> None:
+    """Only the changed item (and the badge, and the item moving up after a dismiss) to the user's tabs."""
+    notification = Notification.objects.filter(pk=pk).first()
+    if notification is None:
+        return
+    state = load_states([user_pk])[user_pk]
+    parts = rendering.render_change_parts(notification, state)
+    delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])

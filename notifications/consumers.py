@@ -137,7 +137,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         self.user = user
         session = self.scope.get("session")
         self.login = credentials.Login(user.pk, getattr(session, "session_key", None), "session" in self.scope)
-        self.shown: set[int] = set()
+        # The ids this tab's list holds, newest first, as the browser has them (cut to BAR_SIZE like the list).
+        self.shown: list[int] = []
         self.page_title = _page_title(self.scope)
         # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
         # item the state already holds is dropped in notification_push.
@@ -183,7 +184,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
 
     async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None:
         if not self.closing:
-            self.shown = set(pks)
+            self.shown = list(pks)
             await self.send(text_data=self._titled(html, count))
 
     def _titled(self, html: str, count: int | None) -> str:
@@ -240,11 +241,23 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def notification_push(self, event: dict[str, Any]) -> None:
         """A new item for this user: forward it unless this tab's state already shows it."""
         if event["pk"] not in self.shown and not self.closing:
+            self.shown = [event["pk"], *self.shown][: conf.get("BAR_SIZE")]
             await self.send(text_data=self._titled(event["html"], event.get("count")))
 
     async def notification_state(self, event: dict[str, Any]) -> None:
         """This user's whole bar, after a change in any tab or device."""
         await self.apply_state(event["pks"], event["html"], event.get("count"))
+
+    async def notification_change(self, event: dict[str, Any]) -> None:
+        """One item of this user's bar changed: touch only it, so focus elsewhere in the list survives."""
+        if self.closing:
+            return
+        parts = [event["item"]] if event["pk"] in self.shown else []
+        if event["tail_pk"] is not None and event["tail_pk"] not in self.shown:
+            parts.append(event["tail"])
+        parts.append(event["count_html"])
+        self.shown = list(event["pks"])
+        await self.send(text_data=self._titled("".join(parts), event["count"]))
 
     async def notification_refresh(self, event: dict[str, Any]) -> None:
         """Re-read the state (sent to everyone after bulk changes made outside the API)."""

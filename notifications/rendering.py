@@ -33,6 +33,9 @@ TITLE_FRAME_TEMPLATE = "partials/notification_frame_title.html"
 STATE_FRAME_TEMPLATE = "partials/notification_frame_state.html"
 STATUS_FRAME_TEMPLATE = "partials/notification_frame_status.html"
 HEARTBEAT_FRAME_TEMPLATE = "partials/notification_frame_heartbeat.html"
+CHANGE_FRAME_TEMPLATE = "partials/notification_frame_change.html"
+TAIL_FRAME_TEMPLATE = "partials/notification_frame_tail.html"
+FOCUS_FRAME_TEMPLATE = "partials/notification_frame_focus.html"
 
 #: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
 MAX_PAGE_TITLE = 200
@@ -104,6 +107,28 @@ def render_count_frame(unread_count: int) -> str:
 def render_title_frame(page_title: str, unread_count: int) -> str:
     """One tab's title part: "(N) page title" (rendered once per distinct pair in a process)."""
     return render_to_string(TITLE_FRAME_TEMPLATE, {"page_title": page_title, "unread_count": unread_count})
+
+
+def render_change_parts(notification: Notification, state: State) -> dict[str, Any]:
+    """The parts of the frame for one changed item (see :func:`protocol.change`); ``state``: the bar after it."""
+    removed = notification.is_archived
+    parts: dict[str, Any] = {
+        "item": render_to_string(CHANGE_FRAME_TEMPLATE, _context(notification=notification, removed=removed)),
+        "count_html": render_count_frame(state.unread_count),
+        "tail_pk": None,
+        "tail": "",
+    }
+    if removed and len(state.items) == conf.get("BAR_SIZE"):
+        tail = state.items[-1]
+        parts.update(tail_pk=tail.pk, tail=render_to_string(TAIL_FRAME_TEMPLATE, _context(notification=tail)))
+    return parts
+
+
+def render_focus_frame(notification: Notification, autofocus: str, request: HttpRequest | None = None) -> str:
+    """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused."""
+    return render_to_string(
+        FOCUS_FRAME_TEMPLATE, _context(notification=notification, autofocus=autofocus), request=request
+    )
 
 
 def render_state_frame(state: State, *, live: bool = True) -> str:

@@ -83,14 +83,36 @@ def _done(request: HttpRequest) -> HttpResponse:
 @login_required
 def read(request: HttpRequest, pk: int) -> HttpResponse:
     api.mark_read(_me(request), pk)
-    return _done(request)
+    return _focus_next(request, pk, "read") if request.headers.get("HX-Request") else _back(request)
 
 
 @require_POST
 @login_required
 def archive(request: HttpRequest, pk: int) -> HttpResponse:
     api.archive(_me(request), pk)
-    return _done(request)
+    return _focus_next(request, pk, "archive") if request.headers.get("HX-Request") else _back(request)
+
+
+def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
+    """An htmx click in the live bar: the change itself reaches every tab over the socket (touching only that
+    item); this answer, to the clicking tab alone, puts the focus where a keyboard user goes on: the same
+    control on the next item (Mark read: the next unread one), else that item's Dismiss, else the previous
+    item's Dismiss. Never on the item that changed: its frame may replace it after this answer lands."""
+    acted = Notification.objects.filter(recipient_id=request.user.pk, pk=pk).first()
+    if acted is None:
+        return HttpResponse(status=204)
+    items = [n for n in load_state(request.user).items if n.pk != pk]
+    key = (acted.updated_at, acted.pk)
+    after = [n for n in items if (n.updated_at, n.pk) < key]
+    before = [n for n in items if (n.updated_at, n.pk) > key]
+    target, focus = None, "archive"
+    if control == "read":
+        target = next((n for n in after if not n.is_read), None)
+        focus = "read" if target else "archive"
+    target = target or (after[0] if after else before[-1] if before else None)
+    if target is None:
+        return HttpResponse(status=204)
+    return HttpResponse(rendering.render_focus_frame(target, focus, request))
 
 
 @require_POST

@@ -113,8 +113,11 @@ def test_mark_read_only_touches_the_owners_row(alice: Any, bob: Any, sent: list[
     assert mark_read(alice, n.pk) is False  # already read: nothing to push
     [(group, message)] = sent
     assert group == protocol.user_group(alice.pk)
-    assert message["type"] == "notification.state"
-    assert 'data-read="true"' in message["html"]
+    # Only the changed item goes out (the rest of the list, and the focus in it, stay as they are).
+    assert message["type"] == "notification.change"
+    assert 'data-read="true"' in message["item"] and message["pk"] == n.pk
+    assert f'hx-swap-oob="delete:#notification-{n.pk} ~ #notification-{n.pk}"' in message["item"]
+    assert ">0</span>" in message["count_html"]
 
 
 def test_archive_hides_from_the_bar_and_marks_read(alice: Any, bob: Any, sent: list[Any]) -> None:
