@@ -109,7 +109,7 @@ async def test_read_all_and_archive_over_the_socket(alice: Any, layer: Any) -> N
     async with connected(alice) as ws:
         await ws.send_json_to({"action": "archive", "id": first.pk})
         frame = await ws.receive_from()
-        assert f"notification-{first.pk}" not in frame and ">1</span>" in frame
+        assert f'hx-swap-oob="delete:#notification-{first.pk}"' in frame and ">1</span>" in frame
         await ws.send_json_to({"action": "read_all"})
         assert ">0</span>" in await ws.receive_from()
 
