@@ -35,7 +35,7 @@ STATUS_FRAME_TEMPLATE = "partials/notification_frame_status.html"
 HEARTBEAT_FRAME_TEMPLATE = "partials/notification_frame_heartbeat.html"
 CHANGE_FRAME_TEMPLATE = "partials/notification_frame_change.html"
 TAIL_FRAME_TEMPLATE = "partials/notification_frame_tail.html"
-FOCUS_FRAME_TEMPLATE = "partials/notification_frame_focus.html"
+CONTROLS_TEMPLATE = "partials/notification_controls.html"
 
 #: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
 MAX_PAGE_TITLE = 200
@@ -124,11 +124,10 @@ def render_change_parts(notification: Notification, state: State) -> dict[str, A
     return parts
 
 
-def render_focus_frame(notification: Notification, autofocus: str, request: HttpRequest | None = None) -> str:
+def render_controls(notification: Notification, autofocus: str, request: HttpRequest | None = None) -> str:
     """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused."""
-    return render_to_string(
-        FOCUS_FRAME_TEMPLATE, _context(notification=notification, autofocus=autofocus), request=request
-    )
+    context = _context(notification=notification, autofocus=autofocus, live=True)
+    return render_to_string(CONTROLS_TEMPLATE, context, request=request)
 
 
 def render_state_frame(state: State, *, live: bool = True) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -95,24 +97,20 @@ def archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
     """An htmx click in the live bar: the change itself reaches every tab over the socket (touching only that
-    item); this answer, to the clicking tab alone, puts the focus where a keyboard user goes on: the same
-    control on the next item (Mark read: the next unread one), else that item's Dismiss, else the previous
-    item's Dismiss. Never on the item that changed: its frame may replace it after this answer lands."""
-    acted = Notification.objects.filter(recipient_id=request.user.pk, pk=pk).first()
-    if acted is None:
+    item). The form targets the next item's controls (else the previous item's, else its own; htmx names
+    them in HX-Target), and this answer, to the clicking tab alone, is those controls again with the focus
+    where a keyboard user goes on: the same control if that item has it, else its Dismiss."""
+    match = _CONTROLS_ID.match(request.headers.get("HX-Target", ""))
+    target = None
+    if match:
+        target = Notification.objects.filter(recipient_id=request.user.pk, pk=int(match[1])).active().first()
+    if target is None:  # no neighbour, and its own item is gone: nothing to focus
         return HttpResponse(status=204)
-    items = [n for n in load_state(request.user).items if n.pk != pk]
-    key = (acted.updated_at, acted.pk)
-    after = [n for n in items if (n.updated_at, n.pk) < key]
-    before = [n for n in items if (n.updated_at, n.pk) > key]
-    target, focus = None, "archive"
-    if control == "read":
-        target = next((n for n in after if not n.is_read), None)
-        focus = "read" if target else "archive"
-    target = target or (after[0] if after else before[-1] if before else None)
-    if target is None:
-        return HttpResponse(status=204)
-    return HttpResponse(rendering.render_focus_frame(target, focus, request))
+    focus = "read" if control == "read" and not target.is_read else "archive"
+    return HttpResponse(rendering.render_controls(target, focus, request))
+
+
+_CONTROLS_ID = re.compile(r"^notification-(\d{1,18})-controls$")
 
 
 @require_POST
