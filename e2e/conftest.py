@@ -193,3 +193,29 @@ def open_bar(page: Page) -> None:
     if page.locator("#notification-panel:popover-open").count() == 0:
         page.click("#notification-bar .nb__toggle")
     expect(page.locator("#notification-panel")).to_be_visible()
+
+
+# One rendering setup for every screenshot: same size, scale, motion, colours, language and clock zone.
+STYLEGUIDE_CONTEXT = {
+    "viewport": {"width": 1280, "height": 900},
+    "device_scale_factor": 1,
+    "reduced_motion": "reduce",
+    "color_scheme": "light",
+    "locale": "en-US",
+    "timezone_id": "UTC",
+}
+
+
+@pytest.fixture
+def styleguide(server: DemoServer, new_context: Callable[..., BrowserContext]) -> Callable[..., Page]:
+    """``styleguide(**context_options)``: the styleguide, anonymous, loaded with its fonts."""
+
+    def make(**options: Any) -> Page:
+        page = new_context(**{**STYLEGUIDE_CONTEXT, **options}).new_page()
+        response = page.goto(f"{server.base_url}/styleguide/")
+        assert response is not None and response.status == 200
+        expect(page.locator("#state-history")).to_be_visible()
+        assert page.evaluate("document.fonts.ready.then(fonts => fonts.status)") == "loaded"
+        return page
+
+    return make
