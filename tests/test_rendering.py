@@ -152,3 +152,24 @@ def test_frames_render_outside_a_request_without_warnings_or_a_csrf_field(alice:
     for html in (rendering.render_new_frame(n, 1), rendering.render_state_frame(State(1, [n]))):
         assert "csrfmiddlewaretoken" not in html
         assert 'hx-post="/go/"' in html  # the forms are there, without a token field
+
+
+def test_the_readmes_partial_override_example_keeps_the_count(db: Any, settings: Any, tmp_path: Any) -> None:
+    """Before: the README's example override dropped the "(x3)" of a grouped item without actors."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = re.findall(
+        r"create `templates/partials/notification_message\.html`.*?```django\n(.*?)```", readme, re.S
+    )
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "notification_message.html").write_text(example)
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("carol")
+    for _ in range(3):
+        n = notify(user, "Nightly backup failed", group_key="backup")
+    n.refresh_from_db()
+    assert "(&times;3)" in rendering.render_item(n)
