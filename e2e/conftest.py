@@ -121,23 +121,31 @@ def keep_server_log_on_failure(request: pytest.FixtureRequest, output_path: str)
 
 
 @pytest.fixture(autouse=True)
-def fail_on_console_errors(request: pytest.FixtureRequest, new_context: Any, browser: Any) -> Iterator[None]:
+def fail_on_console_errors(browser: Any) -> None:
     """Every console error and uncaught exception of the test's pages (htmx:oobErrorNoTarget, a CSP
     violation, a failed request...) fails it, with the messages in the test's own output, not only in the
-    trace. A test that expects some marks itself ``@pytest.mark.console_errors("substring", ...)``."""
-    yield
-    marker = request.node.get_closest_marker("console_errors")
-    allowed = marker.args if marker else ()
-    errors = [
-        f"{page.url}: {text}"
-        for context in browser.contexts
-        for page in context.pages
-        for text in [m.text for m in page.console_messages() if m.type == "error"]
-        + [f"uncaught {e}" for e in page.page_errors()]
-        if not any(a in text for a in allowed)
-    ]
-    if errors:
-        pytest.fail("errors in the browser console:\n" + "\n".join(errors), pytrace=False)
+    trace. A test that expects some marks itself ``@pytest.mark.console_errors("substring", ...)``. Checked
+    right after the test's body (see pytest_runtest_call), before fixtures stop servers the pages still use."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    result = yield  # a test that failed already raises here: its own failure is the one to show
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if browser is not None:
+        marker = item.get_closest_marker("console_errors")
+        allowed = marker.args if marker else ()
+        errors = [
+            f"{page.url}: {text}"
+            for context in browser.contexts
+            for page in context.pages
+            for text in [m.text for m in page.console_messages() if m.type == "error"]
+            + [f"uncaught {e}" for e in page.page_errors()]
+            if not any(a in text for a in allowed)
+        ]
+        if errors:
+            pytest.fail("errors in the browser console:\n" + "\n".join(errors), pytrace=False)
+    return result
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:

@@ -159,8 +159,8 @@ def test_an_empty_bar_says_so_in_words_and_offers_no_mark_all_read(server: DemoS
 
 @pytest.fixture
 def quick_server(server_env: dict[str, str]) -> Iterator[DemoServer]:
-    """A daphne of the test's own with a 1 s heartbeat, free to stop and start again on its port."""
-    demo = DemoServer(Path(server_env["E2E_WORKDIR"]), {**server_env, "NOTIFICATIONS_HEARTBEAT_INTERVAL": "1"})
+    """A daphne of the test's own with a 0.5 s heartbeat, free to stop and start again on its port."""
+    demo = DemoServer(Path(server_env["E2E_WORKDIR"]), {**server_env, "NOTIFICATIONS_HEARTBEAT_INTERVAL": "0.5"})
     demo.start()
     yield demo
     demo.stop()
@@ -175,15 +175,15 @@ def test_the_page_says_reconnecting_while_its_server_is_gone_and_is_live_soon_af
     page = new_context().new_page()
     log_in(page, quick_server.base_url, alice, pw)
     reconnecting = page.locator("#notification-bar .nb__reconnecting")
-    page.wait_for_timeout(3_000)  # three heartbeats: while they come, nothing shows
+    page.wait_for_timeout(2_000)  # four heartbeats: while they come, nothing shows
     expect(reconnecting).to_be_hidden()
 
     quick_server.stop()
-    expect(reconnecting).to_be_visible(timeout=6_000)  # 2.5 heartbeats after the last
-    page.wait_for_timeout(8_000)  # long enough for the ws extension's back-off to grow past 8 s
+    expect(reconnecting).to_be_visible(timeout=4_000)  # 2.5 heartbeats (1.25 s) after the last
+    page.wait_for_timeout(5_000)  # the ws extension's back-off grows (1, 2, 4, 8 s... with full jitter)
     quick_server.start()
-    # The bar fetches itself every 2.5 s while stale: live again within seconds, not after the back-off.
-    expect(reconnecting).to_be_hidden(timeout=6_000)
+    # The bar fetches itself every 1.25 s while stale: live again within seconds, not after the back-off.
+    expect(reconnecting).to_be_hidden(timeout=4_000)
     quick_server.notify(alice, "after the outage")
     expect(items(page).first).to_contain_text("after the outage", timeout=5_000)
 
