@@ -32,8 +32,10 @@ def main() -> None:
                         log_in(page, server.base_url, "alice", "alice")
                         page.click(".nb__toggle")
                         page.mouse.move(0, 0)
+                        page.wait_for_timeout(500)  # the panel's items have arrived and settled
                         suffix = "" if scheme == "light" else "-dark"
-                        page.screenshot(path=str(ROOT / "docs" / f"{name}{suffix}.png"), animations="disabled")
+                        # Animations run: "disabled" would finish the live indicator's (it shows when frames stop).
+                        page.screenshot(path=str(ROOT / "docs" / f"{name}{suffix}.png"), animations="allow")
                         page.close()
                 browser.close()
         finally:
