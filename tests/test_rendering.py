@@ -131,7 +131,10 @@ def test_an_override_that_formats_the_id_otherwise_still_gets_right_frames(
     users = get_user_model().objects.bulk_create([get_user_model()(username=f"u{i}") for i in range(3)])
     created = notify(users, "hi")
     counts = {u.pk: 1 for u in users}
-    assert [html for _, html in rendering.render_new_frames(created, counts)] == one_by_one(created, counts)
+    frames = [html for _, html in rendering.render_new_frames(created, counts)]
+    assert frames == one_by_one(created, counts)
+    for n, html in zip(created, frames, strict=True):
+        assert f"#{n.pk} hi" in html and "9,007,199" not in html  # its own id, never the stand-in's
     assert "rendering it once per recipient" in caplog.text
 
 
