@@ -307,3 +307,17 @@ def test_designer_sees_their_projects_stylesheet_and_edits_reach_the_page_whole(
         )
     finally:
         demo.stop()
+
+
+def test_a_projects_light_only_theme_leaves_dark_mode_readable(styleguide: Styleguide) -> None:
+    """Before: a project's `:root { --nb-... }` overrides without a dark block won in dark mode too (a light
+    unread background under dark mode's light text)."""
+    page = styleguide(color_scheme="dark", bypass_csp=True)  # the test injects the project's CSS inline
+    page.add_style_tag(content=":root { --nb-unread-bg: #fff3e0; --nb-surface: #ffffff; }")
+    item = panel_items(page, "state-one-unread").first
+    expect(item).to_have_css("background-color", "rgb(34, 43, 61)")  # --nb-unread-bg, dark
+
+
+def test_designer_reads_the_dark_value_of_every_token(styleguide: Styleguide) -> None:
+    page = styleguide()
+    expect(section(page, "state-tokens").locator('tr[data-token="--nb-surface"]')).to_contain_text("#1c2029")

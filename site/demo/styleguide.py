@@ -39,7 +39,9 @@ STYLESHEET = "notifications/notifications.css"
 _FIXED_ID = re.compile(r'(?<![\w-])(id|popovertarget)="notification-')
 
 _LIGHT_TOKENS = re.compile(r":root\s*\{([^}]*)\}")
-_DARK_TOKENS = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{\s*:root\s*\{([^}]*)\}")
+_DARK_TOKENS = re.compile(
+    r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{\s*(?:/\*.*?\*/\s*)?(?::root)+\s*\{([^}]*)\}", re.S
+)
 _TOKEN = re.compile(r"(--nb-[\w-]+)\s*:\s*([^;]+);")
 
 
