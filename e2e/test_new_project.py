@@ -160,6 +160,7 @@ def test_a_new_project_following_the_readme_gets_live_notifications_under_runser
 
                 expect(page.locator("#notification-list > li").first).to_contain_text("Hello from a shell")
                 expect(page.locator("#notification-count")).to_have_text("1")
+                expect(page).to_have_title("(1) My site")  # the snippet's title= keeps the count in the tab
             except Exception as error:
                 raise AssertionError(f"{error}\n--- runserver log (tail) ---\n{tail(log_path)}") from error
             finally:
