@@ -87,14 +87,16 @@ def render_new_frames(
     for n in notifications:
         key = _content_key(n)
         by_content.setdefault(key, n)
-        template = shared(key)  # None: the stand-in cannot stand in, so this one is rendered as it is
-        html = _render_new(n) if template is None else template.replace(_STAND_IN, str(n.pk))
-        yield n, html + count_part(unread_counts[n.recipient_id])
+        template = shared(key)
+        if template is None:  # the stand-in cannot stand in: this one is rendered on its own
+            yield n, render_new_frame(n, unread_counts[n.recipient_id])
+        else:
+            yield n, template.replace(_STAND_IN, str(n.pk)) + count_part(unread_counts[n.recipient_id])
 
 
 def render_new_frame(notification: Notification, unread_count: int) -> str:
-    """The whole frame for one new notification, rendered for it alone (the reference of
-    :func:`render_new_frames`; the benchmark uses it as a sample frame)."""
+    """The whole frame for one new notification, rendered on its own: what :func:`render_new_frames` sends
+    when ids cannot be substituted, and the reference its shared render must equal."""
     return _render_new(notification) + render_count_frame(unread_count)
 
 
