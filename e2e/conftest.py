@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,6 +76,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 _failed = pytest.StashKey[bool]()
+_frames = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def new_context(
+    new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest
+) -> Callable[..., BrowserContext]:
+    """pytest-playwright's, recording every WebSocket frame of every page (traces hold none): a failing test
+    leaves them in ``websocket-frames.txt`` beside its trace."""
+    frames = request.node.stash.setdefault(_frames, [])
+
+    def record(page: Page) -> None:
+        def on_socket(ws: Any) -> None:
+            ws.on("framereceived", lambda payload: frames.append(f"{time.strftime('%X')} < {ws.url}\n{payload}"))
+            ws.on("framesent", lambda payload: frames.append(f"{time.strftime('%X')} > {ws.url}\n{payload}"))
+            ws.on("close", lambda _: frames.append(f"{time.strftime('%X')} closed {ws.url}"))
+
+        page.on("websocket", on_socket)
+
+    def make(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.on("page", record)
+        return context
+
+    return make
 
 
 @pytest.fixture(autouse=True)
@@ -85,12 +111,41 @@ def keep_server_log_on_failure(request: pytest.FixtureRequest, output_path: str)
     if request.node.stash.get(_failed, False):
         folder = Path(output_path)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "websocket-frames.txt").write_text("\n\n".join(request.node.stash.get(_frames, [])))
         with (folder / "server.log").open("w") as out:
             for path in DemoServer.log_paths:
                 out.write(f"==> {path.name} <==\n")
                 with path.open(errors="replace") as log:
                     log.seek(offsets.get(path, 0))
                     out.write(log.read())
+
+
+@pytest.fixture(autouse=True)
+def fail_on_console_errors(browser: Any) -> None:
+    """Every console error and uncaught exception of the test's pages (htmx:oobErrorNoTarget, a CSP
+    violation, a failed request...) fails it, with the messages in the test's own output, not only in the
+    trace. A test that expects some marks itself ``@pytest.mark.console_errors("substring", ...)``. Checked
+    right after the test's body (see pytest_runtest_call), before fixtures stop servers the pages still use."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    result = yield  # a test that failed already raises here: its own failure is the one to show
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if browser is not None:
+        marker = item.get_closest_marker("console_errors")
+        allowed = marker.args if marker else ()
+        errors = [
+            f"{page.url}: {text}"
+            for context in browser.contexts
+            for page in context.pages
+            for text in [m.text for m in page.console_messages() if m.type == "error"]
+            + [f"uncaught {e}" for e in page.page_errors()]
+            if not any(a in text for a in allowed)
+        ]
+        if errors:
+            pytest.fail("errors in the browser console:\n" + "\n".join(errors), pytrace=False)
+    return result
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:
@@ -103,8 +158,8 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
 
 
 def wait_live(page: Page) -> None:
-    """The bar shows the state sent over the socket (the page-load render lacks data-live)."""
-    expect(page.locator("#notification-list[data-live]")).to_be_attached()
+    """The bar shows the state sent over the socket (the state frame leaves a marker the page load lacks)."""
+    expect(page.locator("#notification-bar .nb-synced[data-live]")).to_be_attached()
 
 
 @pytest.fixture
@@ -142,6 +197,33 @@ def own_server(start_server: Callable[..., DemoServer]) -> DemoServer:
 
 
 def open_bar(page: Page) -> None:
-    """Open the bar's dropdown (a <details>), if it is closed."""
-    if page.locator("#notification-bar details[open]").count() == 0:
-        page.click("#notification-bar summary")
+    """Open the bar's panel (a popover), if it is closed."""
+    if page.locator("#notification-panel:popover-open").count() == 0:
+        page.click("#notification-bar .nb__toggle")
+    expect(page.locator("#notification-panel")).to_be_visible()
+
+
+# One rendering setup for every screenshot: same size, scale, motion, colours, language and clock zone.
+STYLEGUIDE_CONTEXT = {
+    "viewport": {"width": 1280, "height": 900},
+    "device_scale_factor": 1,
+    "reduced_motion": "reduce",
+    "color_scheme": "light",
+    "locale": "en-US",
+    "timezone_id": "UTC",
+}
+
+
+@pytest.fixture
+def styleguide(server: DemoServer, new_context: Callable[..., BrowserContext]) -> Callable[..., Page]:
+    """``styleguide(**context_options)``: the styleguide, anonymous, loaded with its fonts."""
+
+    def make(**options: Any) -> Page:
+        page = new_context(**{**STYLEGUIDE_CONTEXT, **options}).new_page()
+        response = page.goto(f"{server.base_url}/styleguide/")
+        assert response is not None and response.status == 200
+        expect(page.locator("#state-history")).to_be_visible()
+        assert page.evaluate("document.fonts.ready.then(fonts => fonts.status)") == "loaded"
+        return page
+
+    return make

@@ -1,4 +1,5 @@
-"""Take the README's screenshot (docs/screenshot.png): python -m e2e.screenshot"""
+"""Take the README's screenshots (docs/screenshot*.png), desktop and phone, light and dark:
+python -m e2e.screenshot"""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from playwright.sync_api import sync_playwright
 
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in
 from e2e.processes import ROOT, DemoServer
+
+SHOTS = {"screenshot": {"width": 1000, "height": 520}, "screenshot-phone": {"width": 375, "height": 640}}
 
 
 def main() -> None:
@@ -23,10 +26,17 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1000, "height": 520})
-                log_in(page, server.base_url, "alice", "alice")
-                page.click(".nb__toggle")
-                page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), animations="disabled")
+                for name, viewport in SHOTS.items():
+                    for scheme in ("light", "dark"):
+                        page = browser.new_page(viewport=viewport, color_scheme=scheme, reduced_motion="reduce")
+                        log_in(page, server.base_url, "alice", "alice")
+                        page.click(".nb__toggle")
+                        page.mouse.move(0, 0)
+                        page.wait_for_timeout(500)  # the panel's items have arrived and settled
+                        suffix = "" if scheme == "light" else "-dark"
+                        # Animations run: "disabled" would finish the live indicator's (it shows when frames stop).
+                        page.screenshot(path=str(ROOT / "docs" / f"{name}{suffix}.png"), animations="allow")
+                        page.close()
                 browser.close()
         finally:
             server.stop()

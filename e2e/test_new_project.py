@@ -95,7 +95,7 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     expect(page).to_have_url(f"{base_url}/")
-    expect(page.locator("#notification-list[data-live]")).to_be_attached()  # the socket has sent its state
+    expect(page.locator("#notification-bar .nb-synced[data-live]")).to_be_attached()  # the socket has sent its state
 
 
 @pytest.mark.timeout(900)  # building, a pip install from the index, and four manage.py commands
@@ -160,6 +160,7 @@ def test_a_new_project_following_the_readme_gets_live_notifications_under_runser
 
                 expect(page.locator("#notification-list > li").first).to_contain_text("Hello from a shell")
                 expect(page.locator("#notification-count")).to_have_text("1")
+                expect(page).to_have_title("(1) My site")  # the snippet's title= keeps the count in the tab
             except Exception as error:
                 raise AssertionError(f"{error}\n--- runserver log (tail) ---\n{tail(log_path)}") from error
             finally:

@@ -6,12 +6,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import log_in, open_bar, wait_live
 from e2e.processes import DemoServer
 
 
+@pytest.mark.console_errors("ERR_CONNECTION_REFUSED", "[object Event]")  # while one server is down
 def test_alice_with_tabs_on_two_servers_sees_both_follow(
     start_server: Callable[..., DemoServer], new_context: Any
 ) -> None:

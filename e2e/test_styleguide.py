@@ -11,36 +11,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from PIL import Image
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from e2e.processes import DemoServer
-from e2e.visual import CHANNEL_THRESHOLD, MAX_DIFF_RATIO, References, compare, differs
 
-# One rendering setup for every screenshot: same size, scale, motion, colours, language and clock zone.
-CONTEXT = {
-    "viewport": {"width": 1280, "height": 900},
-    "device_scale_factor": 1,
-    "reduced_motion": "reduce",
-    "color_scheme": "light",
-    "locale": "en-US",
-    "timezone_id": "UTC",
-}
 SECTIONS = [
     "state-tokens",
     "state-bar",
     "state-empty",
     "state-one-unread",
     "state-many-unread",
+    "state-toast",
+    "state-reconnecting",
     "state-levels",
+    "state-just-arrived",
     "state-long-text",
     "state-link",
     "state-actions",
+    "state-resolved",
     "state-grouped",
     "state-read",
+    "state-focus",
+    "state-phone",
     "state-archived",
     "state-history",
 ]
@@ -57,21 +51,6 @@ THEME = """
   --nb-border: #9e9e9e;
 }
 """
-
-
-@pytest.fixture
-def styleguide(server: DemoServer, new_context: Callable[..., BrowserContext]) -> Styleguide:
-    """``styleguide(**context_options)``: the styleguide, anonymous, loaded with its fonts."""
-
-    def make(**options: Any) -> Page:
-        page = new_context(**{**CONTEXT, **options}).new_page()
-        response = page.goto(f"{server.base_url}/styleguide/")
-        assert response is not None and response.status == 200
-        expect(page.locator("#state-history")).to_be_visible()
-        assert page.evaluate("document.fonts.ready.then(fonts => fonts.status)") == "loaded"
-        return page
-
-    return make
 
 
 def shot(section: Locator) -> bytes:
@@ -123,6 +102,7 @@ def test_qa_finds_every_state_in_a_section_of_its_own_with_unique_ids(styleguide
         expect(section(page, "state-bar").locator(f"#{contract_id}")).to_have_count(1)
 
 
+@pytest.mark.console_errors("status of 403")  # the refusal itself
 def test_clicking_a_sample_button_is_refused_and_changes_nothing(styleguide: Styleguide) -> None:
     page = styleguide()
     with page.expect_navigation() as navigation:
@@ -134,59 +114,55 @@ def test_clicking_a_sample_button_is_refused_and_changes_nothing(styleguide: Sty
 # --- the bar's states ----------------------------------------------------------------------------------------
 
 
-def test_designer_reads_every_design_token_with_a_swatch(styleguide: Styleguide, references: References) -> None:
+def test_designer_reads_every_design_token_with_a_swatch(styleguide: Styleguide) -> None:
     page = styleguide()
     tokens = section(page, "state-tokens")
     for name in ("--nb-accent", "--nb-badge-bg", "--nb-radius", "--nb-unread-bg", "--nb-error", "--nb-shadow"):
         expect(tokens.locator(f'tr[data-token="{name}"]')).to_have_count(1)
     expect(tokens.locator('tr[data-token="--nb-accent"]')).to_contain_text("#2f5bd3")
     expect(tokens.locator('tr[data-token="--nb-accent"]')).to_contain_text("#8fb0ff")  # its dark value
-    references.assert_matches("state-tokens", shot(tokens))
 
 
-def test_designer_opens_the_real_bar_and_its_panel_drops_down(styleguide: Styleguide, references: References) -> None:
+def test_designer_opens_the_real_bar_and_its_panel_drops_down(styleguide: Styleguide) -> None:
     page = styleguide()
     stage = section(page, "state-bar")
-    expect(stage.locator("#notification-bar details")).not_to_have_attribute("open", "")
-    references.assert_matches("state-bar", shot(stage))
-
-    stage.locator("#notification-bar summary").click()
-    expect(stage.locator("#notification-bar details")).to_have_attribute("open", "")
     panel = stage.locator("#notification-bar .nb__panel")
+    expect(panel).to_be_hidden()
+
+    stage.locator("#notification-bar .nb__toggle").click()
     expect(panel).to_be_visible()
     expect(panel.get_by_role("link", name="All notifications")).to_be_visible()
     page.mouse.move(0, 0)  # no hover outline in the picture
     box, frame = panel.bounding_box(), stage.bounding_box()
     assert box and frame and box["y"] + box["height"] <= frame["y"] + frame["height"], "the panel overflows"
-    references.assert_matches("state-bar-open", shot(stage))
 
 
-def test_designer_sees_the_empty_bar_with_a_zero_badge(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_the_empty_bar_with_a_zero_badge(styleguide: Styleguide) -> None:
     page = styleguide()
     badge = section(page, "state-empty").locator(".nb__toggle .nb__count")
     expect(badge).to_have_text("0")
     expect(badge).to_have_attribute("aria-label", "0 unread notifications")
     expect(items(page, "state-empty")).to_have_count(0)
-    references.assert_matches("state-empty", shot(section(page, "state-empty")))
 
 
 def test_designer_sees_a_placeholder_in_an_empty_list(styleguide: Styleguide) -> None:
+    """Before: a lone "—"."""
     page = styleguide()
-    empty_list = section(page, "state-empty").locator(".sg-panel .nb__list")
-    assert css(empty_list, "content", "::before") == '"—"'
+    expect(section(page, "state-empty").locator(".sg-panel .nb__empty")).to_have_text(
+        "You're all caught up: no notifications."
+    )
 
 
-def test_designer_sees_one_unread_notification_highlighted(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_one_unread_notification_highlighted(styleguide: Styleguide) -> None:
     page = styleguide()
     expect(section(page, "state-one-unread").locator(".nb__toggle .nb__count")).to_have_text("1")
     expect(panel_items(page, "state-one-unread")).to_have_count(1)
     expect(panel_items(page, "state-one-unread")).to_have_attribute("data-read", "false")
     expect(panel_items(page, "state-one-unread")).to_contain_text("Build 42 finished")
-    references.assert_matches("state-one-unread", shot(section(page, "state-one-unread")))
 
 
 def test_designer_sees_99_plus_while_the_badge_keeps_the_exact_count(
-    styleguide: Styleguide, references: References
+    styleguide: Styleguide,
 ) -> None:
     page = styleguide()
     badge = section(page, "state-many-unread").locator(".nb__toggle .nb__count")
@@ -196,7 +172,6 @@ def test_designer_sees_99_plus_while_the_badge_keeps_the_exact_count(
     assert css(badge, "content", "::after") == '"99+"'  # what the eye reads
     assert css(badge, "font-size") == "0px"  # the integer itself takes no room
     expect(panel_items(page, "state-many-unread")).to_have_count(3)
-    references.assert_matches("state-many-unread", shot(section(page, "state-many-unread")))
 
 
 def test_designer_sees_the_99_plus_pill_as_tall_as_a_normal_badge(styleguide: Styleguide) -> None:
@@ -211,7 +186,7 @@ def test_designer_sees_the_99_plus_pill_as_tall_as_a_normal_badge(styleguide: St
 # --- items ---------------------------------------------------------------------------------------------------
 
 
-def test_designer_sees_every_level_styled_distinctly(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_every_level_styled_distinctly(styleguide: Styleguide) -> None:
     page = styleguide()
     levels = items(page, "state-levels")
     expect(levels).to_have_count(4)
@@ -221,10 +196,9 @@ def test_designer_sees_every_level_styled_distinctly(styleguide: Styleguide, ref
     for i, spoken in enumerate(("Information", "Success", "Warning", "Error")):
         # Not colour alone: the level is written out (and so read out) beside the time.
         expect(levels.nth(i).locator(".nb-item__level-name")).to_have_text(spoken)
-    references.assert_matches("state-levels", shot(section(page, "state-levels")))
 
 
-def test_designer_sees_long_text_wrap_inside_the_panel(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_long_text_wrap_inside_the_panel(styleguide: Styleguide) -> None:
     page = styleguide()
     item = items(page, "state-long-text")
     expect(item).to_have_count(1)
@@ -237,37 +211,33 @@ def test_designer_sees_long_text_wrap_inside_the_panel(styleguide: Styleguide, r
     assert panel and box and box["x"] + box["width"] <= panel["x"] + panel["width"]
     one_line = items(page, "state-link").bounding_box()
     assert one_line and box["height"] > 3 * one_line["height"] / 2  # it wrapped onto several lines
-    references.assert_matches("state-long-text", shot(section(page, "state-long-text")))
 
 
-def test_designer_sees_a_link_as_a_button_that_opens_it(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_a_link_as_a_button_that_opens_it(styleguide: Styleguide) -> None:
     page = styleguide()
     item = items(page, "state-link")
     link = item.get_by_role("button", name="Build 42 finished: open the build", exact=True)
     expect(link).to_have_class(re.compile(r"nb-item__message--link"))
     expect(item.locator("form.nb-item__open")).to_have_attribute("action", re.compile(r"/notifications/\d+/open/$"))
     assert css(link, "text-decoration-line") == "underline"
-    references.assert_matches("state-link", shot(section(page, "state-link")))
 
 
-def test_designer_sees_action_buttons_under_the_message(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_action_buttons_under_the_message(styleguide: Styleguide) -> None:
     page = styleguide()
     actions = items(page, "state-actions").locator(".nb-item__actions")
     expect(actions.get_by_role("button")).to_have_text(["Approve", "Decline"])
     expect(actions.locator("form").first).to_have_attribute("hx-post", "/releases/31/approve/")
-    references.assert_matches("state-actions", shot(section(page, "state-actions")))
 
 
-def test_designer_sees_a_grouped_item_as_one_sentence(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_a_grouped_item_as_one_sentence(styleguide: Styleguide) -> None:
     page = styleguide()
     grouped = items(page, "state-grouped")
     expect(grouped).to_have_count(2)
     expect(grouped.nth(0).locator(".nb-item__message")).to_have_text("alice and 3 others commented on Build 42")
     expect(grouped.nth(1).locator(".nb-item__message")).to_have_text("Nightly backup failed (\u00d73)")
-    references.assert_matches("state-grouped", shot(section(page, "state-grouped")))
 
 
-def test_designer_sees_read_items_quieter_than_unread(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_read_items_quieter_than_unread(styleguide: Styleguide) -> None:
     page = styleguide()
     read, unread = items(page, "state-read"), panel_items(page, "state-one-unread")
     expect(read).to_have_attribute("data-read", "true")
@@ -276,20 +246,18 @@ def test_designer_sees_read_items_quieter_than_unread(styleguide: Styleguide, re
     assert css(read, "background-color") != css(unread, "background-color")
     read_weight = int(css(read.locator(".nb-item__message"), "font-weight"))
     assert read_weight < int(css(unread.locator(".nb-item__message"), "font-weight"))
-    references.assert_matches("state-read", shot(section(page, "state-read")))
 
 
-def test_designer_sees_archived_items_without_buttons(styleguide: Styleguide, references: References) -> None:
+def test_designer_sees_archived_items_without_buttons(styleguide: Styleguide) -> None:
     page = styleguide()
     archived = items(page, "state-archived")
     expect(archived).to_have_attribute("id", re.compile(r"^history-notification-\d+$"))
     expect(archived).to_have_attribute("data-read", "true")
     expect(archived.get_by_role("button")).to_have_count(0)
-    references.assert_matches("state-archived", shot(section(page, "state-archived")))
 
 
 def test_designer_sees_history_items_with_plain_forms_and_their_own_ids(
-    styleguide: Styleguide, references: References
+    styleguide: Styleguide,
 ) -> None:
     page = styleguide()
     history = items(page, "state-history")
@@ -298,92 +266,58 @@ def test_designer_sees_history_items_with_plain_forms_and_their_own_ids(
         expect(history.nth(i)).to_have_attribute("id", re.compile(r"^history-notification-\d+$"))
     expect(history.locator("form[ws-send]")).to_have_count(0)  # plain POST forms, no socket
     expect(history.nth(0).get_by_role("button", name=re.compile("^Mark read"))).to_have_count(1)
-    references.assert_matches("state-history", shot(section(page, "state-history")))
 
 
-# --- theming -------------------------------------------------------------------------------------------------
+def test_designer_sees_the_states_a_static_page_lacks(styleguide: Styleguide) -> None:
+    page = styleguide()
+    expect(section(page, "state-toast").locator(".nb-toast")).to_be_visible()
+    expect(section(page, "state-reconnecting").locator(".nb__reconnecting")).to_have_text("Reconnecting…")
+    expect(section(page, "state-reconnecting").locator(".nb__reconnecting")).to_be_visible()
+    expect(items(page, "state-just-arrived").locator(".nb-item__just-now")).to_contain_text("just now")
+    resolved = items(page, "state-resolved")
+    expect(resolved.locator(".nb-item__outcome")).to_have_text("Approved")
+    expect(resolved.get_by_role("button", name=re.compile("Approve|Decline"))).to_have_count(0)
+    expect(items(page, "state-focus").first.locator(".nb__button--read")).to_have_css("outline-style", "solid")
+    phone = section(page, "state-phone").locator(".sg-canvas--phone")
+    assert (phone.bounding_box() or {}).get("width") == 375
 
 
-def test_brand_theme_through_custom_properties_restyles_the_bar(styleguide: Styleguide, references: References) -> None:
-    declarations = re.findall(r"([\w-]+)\s*:[^;{}]+;", THEME)
-    assert declarations and all(name.startswith("--nb-") for name in declarations)  # custom properties only
-    # The test injects a project's stylesheet inline (a project ships it as a file): past the demo's CSP.
-    page = styleguide(bypass_csp=True)
-    stage = section(page, "state-many-unread")
-    default = shot(stage)
-
-    page.add_style_tag(content=THEME)
-    badge = stage.locator(".nb__toggle .nb__count")
-    expect(badge).to_have_css("background-color", "rgb(0, 121, 107)")
-    expect(panel_items(page, "state-many-unread").first).to_have_css("border-radius", "0px")
-    expect(panel_items(page, "state-many-unread").first).to_have_css("background-color", "rgb(255, 243, 224)")
-    themed = shot(stage)
-    references.assert_matches("theme-state-many-unread", themed)
-    assert differs(themed, default), "the theme changed nothing: the CSS no longer reads its custom properties"
-
-
-def test_qa_catches_a_badge_that_changed_colour(styleguide: Styleguide) -> None:
-    # The test injects a project's stylesheet inline (a project ships it as a file): past the demo's CSP.
-    page = styleguide(bypass_csp=True)
-    stage = section(page, "state-one-unread")
-    before = shot(stage)
-    page.add_style_tag(content=":root { --nb-badge-bg: #1565c0; }")  # a small regression: one badge
-    expect(stage.locator(".nb__toggle .nb__count")).to_have_css("background-color", "rgb(21, 101, 192)")
-    assert differs(shot(stage), before), "the tolerance lets a recoloured badge through"
-
-
-@pytest.mark.parametrize("name", ["state-many-unread", "state-levels"])
-def test_dark_mode_visitor_sees_the_dark_palette(styleguide: Styleguide, references: References, name: str) -> None:
-    light = styleguide()
-    dark = styleguide(color_scheme="dark")
-    expect(dark.locator("body")).to_have_css("background-color", "rgb(18, 21, 27)")  # --nb-page-bg, dark
-    expect(light.locator("body")).to_have_css("background-color", "rgb(246, 247, 249)")
-    dark_shot = shot(section(dark, name))
-    references.assert_matches(f"dark-{name}", dark_shot)
-    assert differs(dark_shot, shot(section(light, name))), "dark mode changed nothing"
+def test_designer_sees_their_projects_stylesheet_and_edits_reach_the_page_whole(
+    server_env: dict[str, str], tmp_path: Path, new_context: Callable[..., BrowserContext]
+) -> None:
+    """Before: the styleguide could not show a project's own CSS, and with DEBUG off an edited stylesheet came
+    out cut to its length at start-up (whitenoise kept it) until a restart."""
+    (tmp_path / "project.css").write_text(":root { --nb-badge-bg: #00796b; }\n")
+    env = {**server_env, "DEMO_PROJECT_STATIC": str(tmp_path), "DEMO_PROJECT_CSS": "project.css"}
+    demo = DemoServer(tmp_path, env)
+    demo.start()
+    try:
+        page = new_context().new_page()
+        page.goto(f"{demo.base_url}/styleguide/")
+        badge = section(page, "state-one-unread").locator(".nb__toggle .nb__count")
+        expect(badge).to_have_css("background-color", "rgb(0, 121, 107)")
+        longer = ":root { --nb-badge-bg: #1565c0; }\n/* a comment that makes the file longer than it was */\n"
+        (tmp_path / "project.css").write_text(longer)
+        response = page.request.get(f"{demo.base_url}/static/project.css")
+        assert response.text() == longer
+        fresh = new_context().new_page()  # not the first page's cached copy
+        fresh.goto(f"{demo.base_url}/styleguide/")
+        expect(section(fresh, "state-one-unread").locator(".nb__toggle .nb__count")).to_have_css(
+            "background-color", "rgb(21, 101, 192)"
+        )
+    finally:
+        demo.stop()
 
 
-# --- the comparison itself (no browser) ----------------------------------------------------------------------
+def test_a_projects_light_only_theme_leaves_dark_mode_readable(styleguide: Styleguide) -> None:
+    """Before: a project's `:root { --nb-... }` overrides without a dark block won in dark mode too (a light
+    unread background under dark mode's light text)."""
+    page = styleguide(color_scheme="dark", bypass_csp=True)  # the test injects the project's CSS inline
+    page.add_style_tag(content=":root { --nb-unread-bg: #fff3e0; --nb-surface: #ffffff; }")
+    item = panel_items(page, "state-one-unread").first
+    expect(item).to_have_css("background-color", "rgb(34, 43, 61)")  # --nb-unread-bg, dark
 
 
-def _canvas(colour: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
-    return Image.new("RGB", (100, 100), colour)
-
-
-def test_qa_is_warned_only_when_a_screenshot_drifts_beyond_tolerance() -> None:
-    base = _canvas()
-    speck = base.copy()
-    speck.putpixel((5, 5), (0, 0, 0))  # 1 pixel of 10,000: noise
-    block = base.copy()
-    block.paste((0, 0, 0), (0, 0, 10, 10))  # 100 pixels: 1 %
-    tint = _canvas((255 - CHANNEL_THRESHOLD, 255, 255))  # every pixel, below the channel threshold
-    assert compare(speck, base).differing == 1 and not differs(speck, base)
-    assert compare(block, base).ratio == 0.01 > MAX_DIFF_RATIO and differs(block, base)
-    assert compare(tint, base).differing == 0
-    assert differs(base, Image.new("RGB", (100, 101), "white"))  # another size always differs
-
-
-def test_qa_gets_actual_expected_and_diff_images_when_a_reference_no_longer_matches(tmp_path: Path) -> None:
-    refs = References(artifacts=tmp_path / "artifacts", update=False, folder=tmp_path / "reference")
-    refs.folder.mkdir()
-    _canvas().save(refs.path("sample"))
-    changed = _canvas()
-    changed.paste((200, 0, 0), (0, 0, 20, 20))
-    png = tmp_path / "changed.png"
-    changed.save(png)
-
-    with pytest.raises(pytest.fail.Exception, match=r"400 of 10000 pixels differ \(4\.000% > 0\.050%\)"):
-        refs.assert_matches("sample", png.read_bytes())
-    assert sorted(p.name for p in refs.artifacts.iterdir()) == [
-        "sample-actual.png",
-        "sample-diff.png",
-        "sample-expected.png",
-    ]
-    assert Image.open(refs.artifacts / "sample-diff.png").getpixel((5, 5)) == (230, 0, 0)
-
-    updating = References(artifacts=tmp_path / "unused", update=True, folder=refs.folder)
-    updating.assert_matches("sample", png.read_bytes())
-    assert updating.updated == [refs.path("sample")]
-    refs.assert_matches("sample", png.read_bytes())  # the new reference matches
-    updating.assert_matches("sample", png.read_bytes())
-    assert updating.updated == [refs.path("sample")]  # within tolerance: not rewritten again
+def test_designer_reads_the_dark_value_of_every_token(styleguide: Styleguide) -> None:
+    page = styleguide()
+    expect(section(page, "state-tokens").locator('tr[data-token="--nb-surface"]')).to_contain_text("#1c2029")

@@ -12,7 +12,7 @@ The reference is ``e2e/reference/<name>.png``. A pixel differs when one of its c
 (the folder pytest-playwright keeps the trace in) gets ``<name>-actual.png``, ``<name>-expected.png`` and
 ``<name>-diff.png`` (differing pixels in red over a faded copy of the reference).
 
-After an intended design change, ``pytest e2e/test_styleguide.py --update-references`` rewrites the
+After an intended design change, ``pytest e2e/test_visual_references.py --update-references`` rewrites the
 references that differ beyond the tolerance (and creates missing ones); references within it stay untouched,
 so a re-run changes no file. Review the new images in the diff before committing them.
 """

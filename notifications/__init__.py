@@ -21,6 +21,7 @@ __all__ = [
     "archive",
     "arecheck_logins",
     "arefresh_all",
+    "aresolve",
     "disconnect",
     "mark_all_read",
     "mark_read",
@@ -29,6 +30,7 @@ __all__ = [
     "push_state",
     "recheck_logins",
     "refresh_all",
+    "resolve",
 ]
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
         archive,
         arecheck_logins,
         arefresh_all,
+        aresolve,
         disconnect,
         mark_all_read,
         mark_read,
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
         push_state,
         recheck_logins,
         refresh_all,
+        resolve,
     )
 
 

@@ -102,6 +102,26 @@ def mark_all_read(user: AbstractBaseUser) -> int:
     return changed
 
 
+def resolve(notification: Notification, outcome: str) -> bool:
+    """Answer a notification's actions once: ``outcome`` ("Approved") replaces its buttons in every tab.
+
+    Call it from the view an action posts to. False, and nothing changes, when it was answered already (a
+    second click, another tab, another device): refuse that request. Resolving also marks it read.
+    """
+    outcome = clean_text(outcome, field="outcome", max_length=200, required=True)
+    now = timezone.now()
+    changed = (
+        Notification.objects.filter(pk=notification.pk, resolution="").update(
+            resolution=outcome, read_at=Coalesce("read_at", Value(now))
+        )
+        > 0
+    )
+    if changed:
+        notification.resolution = outcome
+        push_state(notification.recipient_id)
+    return changed
+
+
 def open_notification(user: AbstractBaseUser, pk: Any) -> Notification | None:
     """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
     pk = parse_pk(pk)
@@ -176,6 +196,11 @@ async def aarchive(user: AbstractBaseUser, pk: Any) -> bool:
 async def amark_all_read(user: AbstractBaseUser) -> int:
     """Async :func:`mark_all_read`."""
     return await _in_thread(mark_all_read)(user)
+
+
+async def aresolve(notification: Notification, outcome: str) -> bool:
+    """Async :func:`resolve`."""
+    return await _in_thread(resolve)(notification, outcome)
 
 
 async def apush_state(user: AbstractBaseUser | int) -> None:
@@ -288,7 +313,7 @@ def _push_new(created: list[Notification]) -> None:
     """One frame per recipient: the new item, their badge (rendered once per distinct count), an announcement."""
     counts = unread_counts([n.recipient_id for n in created])
     delivery.send(
-        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html))
+        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
         for n, html in rendering.render_new_frames(created, counts)
     )
 
@@ -296,7 +321,7 @@ def _push_new(created: list[Notification]) -> None:
 def _push_states(user_ids: list[int]) -> None:
     """Each user's whole bar, rendered once per user, to all of their tabs."""
     delivery.send(
-        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state)))
+        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count))
         for pk, state in load_states(user_ids).items()
     )
 
@@ -311,5 +336,15 @@ def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **va
         return False
     changed = start.filter(recipient_id=user.pk, pk=pk).update(**values) > 0
     if changed:
-        push_state(user)
+        transaction.on_commit(partial(_push_change, user.pk, pk))
     return changed
+
+
+def _push_change(user_pk: UserPk, pk: int) -> None:
+    """Only the changed item (and the badge, and the item moving up after a dismiss) to the user's tabs."""
+    notification = Notification.objects.filter(pk=pk).first()
+    if notification is None:
+        return
+    state = load_states([user_pk])[user_pk]
+    parts = rendering.render_change_parts(notification, state)
+    delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])

@@ -47,6 +47,13 @@ DEFAULTS: dict[str, Any] = {
     "LAYER_CHECK_INTERVAL": 2,
     # Longest a push may wait on the channel layer (a Redis that accepts connections but never answers).
     "PUSH_TIMEOUT": 3,
+    # Seconds between the small heartbeat frames each server process sends its open sockets. A bar that gets
+    # no frame for 2.5 times this shows "Reconnecting…" and fetches itself again (a new socket at once).
+    # 0 turns heartbeats, the indicator and the quick reconnect off.
+    "HEARTBEAT_INTERVAL": 15,
+    # The template the history page extends: your site's layout, with a {% block content %} (and a
+    # {% block title %}). The default is a bare page with the bar.
+    "BASE_TEMPLATE": "notifications/base.html",
 }
 
 

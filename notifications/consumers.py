@@ -18,6 +18,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -60,9 +61,16 @@ class ActionLimiter:
 limiter = ActionLimiter()
 
 
-def _state_frame(user: Any, live: bool) -> tuple[list[int], str]:
+def _state_frame(user: Any, live: bool) -> tuple[list[int], str, int]:
     state = load_state(user)
-    return state.pks, rendering.render_state_frame(state, live=live)
+    return state.pks, rendering.render_state_frame(state, live=live), state.unread_count
+
+
+def _page_title(scope: Any) -> str:
+    """The title of the tab's page (``?title=`` on ws-connect), echoed back into that tab only."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=5)
+    title: str = (query.get("title") or [""])[0]
+    return title[: rendering.MAX_PAGE_TITLE]
 
 
 def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> bool:
@@ -119,7 +127,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         self.user = user
         session = self.scope.get("session")
         self.login = credentials.Login(user.pk, getattr(session, "session_key", None), "session" in self.scope)
-        self.shown: set[int] = set()
+        # The ids this tab's list holds, newest first, as the browser has them (cut to BAR_SIZE like the list).
+        self.shown: list[int] = []
+        self.page_title = _page_title(self.scope)
         # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
         # item the state already holds is dropped in notification_push.
         await self.join()
@@ -162,10 +172,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         live = self.joined and self.watchdog.layer_up
         await self.apply_state(*await db.reading(_state_frame)(self.user, live))
 
-    async def apply_state(self, pks: list[int], html: str) -> None:
+    async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None:
         if not self.closing:
-            self.shown = set(pks)
-            await self.send(text_data=html)
+            self.shown = list(pks)
+            await self.send(text_data=self._titled(html, count))
+
+    def _titled(self, html: str, count: int | None) -> str:
+        """The frame, plus this tab's title part when the frame carries a count and the page sent its title."""
+        if count is None or not self.page_title:
+            return html
+        return html + rendering.render_title_frame(self.page_title, count)
 
     async def revoke(self) -> None:
         """Stop delivering at once and close as unauthenticated."""
@@ -215,11 +231,23 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def notification_push(self, event: dict[str, Any]) -> None:
         """A new item for this user: forward it unless this tab's state already shows it."""
         if event["pk"] not in self.shown and not self.closing:
-            await self.send(text_data=event["html"])
+            self.shown = [event["pk"], *self.shown][: conf.get("BAR_SIZE")]
+            await self.send(text_data=self._titled(event["html"], event.get("count")))
 
     async def notification_state(self, event: dict[str, Any]) -> None:
         """This user's whole bar, after a change in any tab or device."""
-        await self.apply_state(event["pks"], event["html"])
+        await self.apply_state(event["pks"], event["html"], event.get("count"))
+
+    async def notification_change(self, event: dict[str, Any]) -> None:
+        """One item of this user's bar changed: touch only it, so focus elsewhere in the list survives."""
+        if self.closing:
+            return
+        parts = [event["item"]] if event["pk"] in self.shown else []
+        if event["tail_pk"] is not None and event["tail_pk"] not in self.shown:
+            parts.append(event["tail"])
+        parts.append(event["count_html"])
+        self.shown = list(event["pks"])
+        await self.send(text_data=self._titled("".join(parts), event["count"]))
 
     async def notification_refresh(self, event: dict[str, Any]) -> None:
         """Re-read the state (sent to everyone after bulk changes made outside the API)."""

@@ -58,6 +58,8 @@ class Notification(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # The answer to an item's actions ("Approved"), set once by resolve(); the buttons give way to it.
+    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 

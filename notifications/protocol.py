@@ -27,6 +27,7 @@ CLOSE_RATE_LIMITED = 4429  # more than ACTION_RATE_LIMIT actions from one user i
 # Message types (Channels maps "notification.push" to the consumer's notification_push handler).
 PUSH = "notification.push"  # one new item for a user: forwarded unless the tab's state holds it already
 STATE = "notification.state"  # a user's whole bar, after a change
+CHANGE = "notification.change"  # one item of a user's bar changed (read, dismissed)
 CLOSE = "notification.close"  # close the user's sockets (of one session, or all)
 RECHECK = "notification.recheck"  # re-check the login of the user's sockets now (the user row changed)
 REFRESH = "notification.refresh"  # every socket re-reads its bar
@@ -62,12 +63,19 @@ def broadcast_group() -> str:
     return f"notifications.{namespace()}.all"
 
 
-def push(pk: int, html: str) -> Message:
-    return {"type": PUSH, "pk": pk, "html": html}
+def push(pk: int, html: str, count: int | None = None) -> Message:
+    """A new item's frame; ``count`` (the unread count it shows) lets each tab add its title part."""
+    return {"type": PUSH, "pk": pk, "html": html, "count": count}
 
 
-def state(pks: list[int], html: str) -> Message:
-    return {"type": STATE, "pks": pks, "html": html}
+def state(pks: list[int], html: str, count: int | None = None) -> Message:
+    return {"type": STATE, "pks": pks, "html": html, "count": count}
+
+
+def change(pk: int, pks: list[int], count: int, parts: dict[str, Any]) -> Message:
+    """One item changed: ``parts`` holds its frame part (``item``), the badge part (``count_html``) and, after
+    a dismiss, the item that moves up into the bar (``tail_pk``, ``tail``)."""
+    return {"type": CHANGE, "pk": pk, "pks": pks, "count": count, **parts}
 
 
 def close(session_key: str | None, code: int = CLOSE_UNAUTHENTICATED) -> Message:

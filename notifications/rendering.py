@@ -1,14 +1,18 @@
 """The one place that renders: every fragment the bar shows comes from ``templates/partials/``.
 
-The same partials render the first page, the no-JS history page and the WebSocket frames. Frames are
-rendered once per recipient (never per tab) and forwarded unchanged by the consumer.
+The same partials render the first page, the no-JS history page and the WebSocket frames. Every frame is a
+``notification_frame_*.html`` template that includes those partials and holds all the out-of-band mechanics
+(``hx-swap-oob`` targets the bar's ``*-slot`` elements), so the designer partials carry none. Frames are
+rendered once per recipient (never per tab) and forwarded unchanged by the consumer; only the tab title part
+differs per tab (the tabs of one user show different pages) and is rendered once per distinct title and count.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterator, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -19,24 +23,45 @@ from . import conf
 from .models import Notification
 from .state import State
 
+logger = logging.getLogger("notifications")
+
 BAR_TEMPLATE = "partials/notification_bar.html"
 ITEM_TEMPLATE = "partials/notification_item.html"
-BADGE_TEMPLATE = "partials/notification_badge.html"
-ANNOUNCEMENT_TEMPLATE = "partials/notification_announcement.html"
-NEW_ITEM_FRAME_TEMPLATE = "partials/notification_frame_new.html"
+NEW_FRAME_TEMPLATE = "partials/notification_frame_new.html"
+COUNT_FRAME_TEMPLATE = "partials/notification_frame_count.html"
+TITLE_FRAME_TEMPLATE = "partials/notification_frame_title.html"
 STATE_FRAME_TEMPLATE = "partials/notification_frame_state.html"
-OFFLINE_FRAME_TEMPLATE = "partials/notification_frame_offline.html"
+STATUS_FRAME_TEMPLATE = "partials/notification_frame_status.html"
+HEARTBEAT_FRAME_TEMPLATE = "partials/notification_frame_heartbeat.html"
+CHANGE_FRAME_TEMPLATE = "partials/notification_frame_change.html"
+TAIL_FRAME_TEMPLATE = "partials/notification_frame_tail.html"
+CONTROLS_TEMPLATE = "partials/notification_controls.html"
+
+#: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
+MAX_PAGE_TITLE = 200
+
+
+def stale_after() -> float:
+    """Seconds without any frame after which a bar says "Reconnecting…" and fetches itself again (0: never)."""
+    interval = conf.get("HEARTBEAT_INTERVAL")
+    return round(interval * 2.5, 1) if interval else 0
 
 
 def _context(**extra: Any) -> dict[str, Any]:
     # No csrf_token outside a request: frames are rendered once for every tab, so the partials render no
     # token field ({% if csrf_token %}); the bar's htmx requests send the page's token from hx-headers.
-    return {"ws_path": conf.get("WEBSOCKET_PATH"), **extra}
+    return {
+        "ws_path": conf.get("WEBSOCKET_PATH"),
+        "bar_size": conf.get("BAR_SIZE"),
+        "stale_after": stale_after(),
+        **extra,
+    }
 
 
-def render_bar(state: State, request: HttpRequest | None = None) -> SafeString:
-    """The whole bar, for a page's first render (the ``{% notification_bar %}`` tag)."""
-    return render_to_string(BAR_TEMPLATE, _context(state=state), request=request)
+def render_bar(state: State, request: HttpRequest | None = None, *, page_title: str = "") -> SafeString:
+    """The whole bar, for a page's first render (``{% notification_bar %}``) and the reconnect view."""
+    context = _context(state=state, page_title=page_title[:MAX_PAGE_TITLE])
+    return render_to_string(BAR_TEMPLATE, context, request=request)
 
 
 def render_item(notification: Notification, request: HttpRequest | None = None) -> str:
@@ -47,33 +72,108 @@ def render_item(notification: Notification, request: HttpRequest | None = None) 
 def render_new_frames(
     notifications: Sequence[Notification], unread_counts: Mapping[int, int]
 ) -> Iterator[tuple[Notification, str]]:
-    """Frames for new notifications, one per recipient: the item (on top of the list), the badge, an announcement.
+    """Frames for new notifications, one per recipient: the item on top of the list (cut to ``BAR_SIZE``),
+    the toast, the badge.
 
-    One render per distinct fragment: the items of one notify() call differ only by their ids, so the item is
-    rendered once and each recipient's id put in; the badge is rendered once per distinct count and the
-    announcement once per distinct content. Notifying 5,000 users renders a handful of templates, not 15,000.
+    One render per distinct fragment: the items of one notify() call differ only by their ids, so the new-item
+    frame is rendered once with a stand-in id and each recipient's id put in; the count part is rendered once
+    per distinct count. Notifying 5,000 users renders a handful of templates, not 5,000. The substitution is
+    checked against a real render of the first recipient's frame: a partial that shows the id some other way
+    (``{{ notification.pk|intcomma }}``, a slug...) makes every frame render on its own, with an error logged.
     """
     by_content: dict[tuple[Any, ...], Notification] = {}
-    badge = cache(lambda count: render_to_string(BADGE_TEMPLATE, {"unread_count": count, "oob": True}))
-    announcement = cache(
-        lambda key: render_to_string(ANNOUNCEMENT_TEMPLATE, {"notification": by_content[key], "oob": True})
-    )
-    item = cache(
-        lambda key: render_to_string(NEW_ITEM_FRAME_TEMPLATE, _context(notification=_stand_in(by_content[key])))
-    )
-    html: str
+    count_part = cache(lambda count: render_count_frame(count))
+    shared = cache(lambda key: _shared_new_frame(by_content[key]))
     for n in notifications:
         key = _content_key(n)
         by_content.setdefault(key, n)
-        if _STAND_IN in repr(key):  # the caller's own text holds the stand-in: render this one as it is
-            html = render_to_string(NEW_ITEM_FRAME_TEMPLATE, _context(notification=n))
+        template = shared(key)
+        if template is None:  # the stand-in cannot stand in: this one is rendered on its own
+            yield n, render_new_frame(n, unread_counts[n.recipient_id])
         else:
-            html = item(key).replace(_STAND_IN, str(n.pk))
-        yield n, html + badge(unread_counts[n.recipient_id]) + announcement(key)
+            yield n, template.replace(_STAND_IN, str(n.pk)) + count_part(unread_counts[n.recipient_id])
 
+
+def render_new_frame(notification: Notification, unread_count: int) -> str:
+    """The whole frame for one new notification, rendered on its own: what :func:`render_new_frames` sends
+    when ids cannot be substituted, and the reference its shared render must equal."""
+    return _render_new(notification) + render_count_frame(unread_count)
+
+
+def render_count_frame(unread_count: int) -> str:
+    """The frame part for a new unread count: the badge and "Mark all read"."""
+    return render_to_string(COUNT_FRAME_TEMPLATE, _context(unread_count=unread_count))
+
+
+@lru_cache(maxsize=1024)
+def render_title_frame(page_title: str, unread_count: int) -> str:
+    """One tab's title part: "(N) page title" (rendered once per distinct pair in a process)."""
+    return render_to_string(TITLE_FRAME_TEMPLATE, {"page_title": page_title, "unread_count": unread_count})
+
+
+def render_change_parts(notification: Notification, state: State) -> dict[str, Any]:
+    """The parts of the frame for one changed item (see :func:`protocol.change`); ``state``: the bar after it."""
+    removed = notification.is_archived
+    parts: dict[str, Any] = {
+        "item": render_to_string(CHANGE_FRAME_TEMPLATE, _context(notification=notification, removed=removed)),
+        "count_html": render_count_frame(state.unread_count),
+        "tail_pk": None,
+        "tail": "",
+    }
+    if removed and len(state.items) == conf.get("BAR_SIZE"):
+        tail = state.items[-1]
+        parts.update(tail_pk=tail.pk, tail=render_to_string(TAIL_FRAME_TEMPLATE, _context(notification=tail)))
+    return parts
+
+
+def render_controls(notification: Notification, autofocus: str, request: HttpRequest | None = None) -> str:
+    """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused."""
+    context = _context(notification=notification, autofocus=autofocus, live=True)
+    return render_to_string(CONTROLS_TEMPLATE, context, request=request)
+
+
+def render_state_frame(state: State, *, live: bool = True) -> str:
+    """The frame that replaces the bar's badge and list with ``state`` (on connect, after any change).
+
+    ``live=False`` also shows that live updates are paused (the channel layer cannot be reached).
+    """
+    return render_to_string(STATE_FRAME_TEMPLATE, _context(state=state, live=live))
+
+
+def render_offline_frame() -> str:
+    """The frame that tells an open bar its live updates are paused (the channel layer cannot be reached)."""
+    return render_to_string(STATUS_FRAME_TEMPLATE, {"live": False})
+
+
+def render_heartbeat_frame() -> str:
+    """The frame each process sends its sockets every ``HEARTBEAT_INTERVAL`` seconds."""
+    return render_to_string(HEARTBEAT_FRAME_TEMPLATE, {"stale_after": stale_after()})
+
+
+# Render once, substitute ids ---------------------------------------------------------------------------------
 
 #: An id no row has, rendered in place of the real one and then replaced by each recipient's id.
 _STAND_IN = str(2**53 - 111)
+
+
+def _render_new(n: Notification) -> str:
+    return render_to_string(NEW_FRAME_TEMPLATE, _context(notification=n))
+
+
+def _shared_new_frame(n: Notification) -> str | None:
+    """The new-item frame with the stand-in id, or None when substituting it would not give the real frame."""
+    if _STAND_IN in repr(_content_key(n)):  # the caller's own text holds the stand-in
+        return None
+    twin = copy.copy(n)
+    twin.pk = int(_STAND_IN)
+    html = _render_new(twin)
+    if html.replace(_STAND_IN, str(n.pk)) != _render_new(n):
+        logger.error(
+            "The new-item frame does not show the notification's id as str(pk) (an overridden partial?): "
+            "rendering it once per recipient instead of once per notify()."
+        )
+        return None
+    return html
 
 
 def _content_key(n: Notification) -> tuple[Any, ...]:
@@ -91,29 +191,5 @@ def _content_key(n: Notification) -> tuple[Any, ...]:
         n.updated_at,
         n.read_at,
         n.archived_at,
+        n.resolution,
     )
-
-
-def _stand_in(n: Notification) -> Notification:
-    twin = copy.copy(n)
-    twin.pk = int(_STAND_IN)
-    return twin
-
-
-def render_new_frame(notification: Notification, unread_count: int) -> str:
-    """The frame for one new notification (see :func:`render_new_frames`)."""
-    [(_, html)] = render_new_frames([notification], {notification.recipient_id: unread_count})
-    return html
-
-
-def render_state_frame(state: State, *, live: bool = True) -> str:
-    """The frame that replaces the bar's badge and list with ``state`` (on connect, after any change).
-
-    ``live=False`` also shows that live updates are paused (the channel layer cannot be reached).
-    """
-    return render_to_string(STATE_FRAME_TEMPLATE, _context(state=state, live=live))
-
-
-def render_offline_frame() -> str:
-    """The frame that tells an open bar its live updates are paused (the channel layer cannot be reached)."""
-    return render_to_string(OFFLINE_FRAME_TEMPLATE)

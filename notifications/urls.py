@@ -10,6 +10,7 @@ app_name = "notifications"
 
 urlpatterns = [
     path("", views.history, name="history"),
+    path("bar/", views.bar, name="bar"),
     path("read-all/", views.read_all, name="read_all"),
     path("<int:pk>/read/", views.read, name="read"),
     path("<int:pk>/archive/", views.archive, name="archive"),

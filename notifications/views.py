@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,11 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import api, conf
+from . import api, conf, rendering
 from .models import Notification
+from .state import load_state
 from .validation import is_safe_url
 
 
@@ -42,8 +46,23 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/history.html",
-        {"page": page, "show": show, "filters": list(FILTERS)},
+        {
+            "page": page,
+            "show": show,
+            "filters": list(FILTERS),
+            "base_template": conf.get("BASE_TEMPLATE"),
+            "page_title": _("Notification history"),
+        },
     )
+
+
+@require_GET
+@login_required
+def bar(request: HttpRequest) -> HttpResponse:
+    """A fresh bar: a page whose socket went quiet swaps it in (see notification_heartbeat.html), which opens
+    a new socket at once instead of waiting for the ws extension's back-off."""
+    page_title = request.GET.get("title", "")
+    return HttpResponse(rendering.render_bar(load_state(request.user), request, page_title=page_title))
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -66,14 +85,32 @@ def _done(request: HttpRequest) -> HttpResponse:
 @login_required
 def read(request: HttpRequest, pk: int) -> HttpResponse:
     api.mark_read(_me(request), pk)
-    return _done(request)
+    return _focus_next(request, pk, "read") if request.headers.get("HX-Request") else _back(request)
 
 
 @require_POST
 @login_required
 def archive(request: HttpRequest, pk: int) -> HttpResponse:
     api.archive(_me(request), pk)
-    return _done(request)
+    return _focus_next(request, pk, "archive") if request.headers.get("HX-Request") else _back(request)
+
+
+def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
+    """An htmx click in the live bar: the change itself reaches every tab over the socket (touching only that
+    item). The form targets the next item's controls (else the previous item's, else its own; htmx names
+    them in HX-Target), and this answer, to the clicking tab alone, is those controls again with the focus
+    where a keyboard user goes on: the same control if that item has it, else its Dismiss."""
+    match = _CONTROLS_ID.match(request.headers.get("HX-Target", ""))
+    target = None
+    if match:
+        target = Notification.objects.filter(recipient_id=request.user.pk, pk=int(match[1])).active().first()
+    if target is None:  # no neighbour, and its own item is gone: nothing to focus
+        return HttpResponse(status=204)
+    focus = "read" if control == "read" and not target.is_read else "archive"
+    return HttpResponse(rendering.render_controls(target, focus, request))
+
+
+_CONTROLS_ID = re.compile(r"^notification-(\d{1,18})-controls$")
 
 
 @require_POST

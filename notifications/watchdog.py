@@ -1,10 +1,11 @@
 """One watchdog per event loop over that process's open sockets.
 
-It re-checks each socket's login every ``SESSION_CHECK_INTERVAL`` seconds (spread evenly, so 5,000 sockets do
-not query at once), and probes the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to a
-channel of its own. When a probe is lost the open bars are told live updates are paused; when probes come
-back every socket re-joins its groups if it had to and re-reads its bar, so frames lost in the outage are
-not lost to the user: the database is the backlog.
+It sends each socket a heartbeat frame every ``HEARTBEAT_INTERVAL`` seconds, re-checks each socket's login
+every ``SESSION_CHECK_INTERVAL`` seconds (spread evenly, so 5,000 sockets do not query at once), and probes
+the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to a channel of its own. When a probe
+is lost the open bars are told live updates are paused; when probes come back every socket re-joins its
+groups if it had to and re-reads its bar, so frames lost in the outage are not lost to the user: the
+database is the backlog.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Socket(Protocol):
 
     async def join(self) -> bool: ...
     async def revoke(self) -> None: ...
-    async def apply_state(self, pks: list[int], html: str) -> None: ...
+    async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None: ...
     async def send(self, text_data: str) -> None: ...
 
 
@@ -53,6 +54,7 @@ class Watchdog:
         self._layer: asyncio.Task[None] | None = None
         self._probe_channel: str | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._sent = 0
         self._seen = 0
         self._arrived = asyncio.Event()
@@ -62,6 +64,8 @@ class Watchdog:
         self.sockets.add(socket)
         if self._logins is None or self._logins.done():
             self._logins = asyncio.create_task(self._check_logins(), name="notifications-logins")
+        if conf.get("HEARTBEAT_INTERVAL") and (self._heartbeat is None or self._heartbeat.done()):
+            self._heartbeat = asyncio.create_task(self._beat(), name="notifications-heartbeat")
         layer = get_channel_layer()
         # The in-memory layer lives in this process: it cannot go away, so it is not probed.
         probed = layer is not None and not isinstance(layer, InMemoryChannelLayer)
@@ -76,7 +80,7 @@ class Watchdog:
     def _stop(self) -> None:
         # Not the watchdog's own task (it may be closing the last socket itself): its loops end as they see
         # no sockets.
-        for task in (self._logins, self._layer, self._receiver):
+        for task in (self._logins, self._layer, self._receiver, self._heartbeat):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
         self._receiver = None
@@ -107,6 +111,22 @@ class Watchdog:
         for socket, holds in zip(sockets, holding, strict=True):
             if not holds:
                 await socket.revoke()
+
+    # Heartbeats ---------------------------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        """Every HEARTBEAT_INTERVAL seconds one small frame to each local socket: a bar that stops getting
+        them knows its server is gone (it says so, and reconnects). Local sends only, no channel layer: the
+        frame proves that this socket's server is alive, which a layer message could not."""
+        while self.sockets:
+            interval = conf.get("HEARTBEAT_INTERVAL")
+            if not interval:
+                return
+            await asyncio.sleep(interval)
+            html = rendering.render_heartbeat_frame()
+            for socket in list(self.sockets):
+                with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
+                    await socket.send(text_data=html)
 
     # The channel layer ------------------------------------------------------------------------------------
 
@@ -173,14 +193,15 @@ class Watchdog:
         users = list(by_user)
         for start in range(0, len(users), RESYNC_BATCH):
             frames = await db.reading(_state_frames)(users[start : start + RESYNC_BATCH], self.layer_up)
-            for pk, (pks, html) in frames.items():
+            for pk, (pks, html, count) in frames.items():
                 for socket in by_user[pk]:
-                    await socket.apply_state(pks, html)
+                    await socket.apply_state(pks, html, count)
 
 
-def _state_frames(user_ids: list[Any], live: bool) -> dict[Any, tuple[list[int], str]]:
+def _state_frames(user_ids: list[Any], live: bool) -> dict[Any, tuple[list[int], str, int]]:
     return {
-        pk: (state.pks, rendering.render_state_frame(state, live=live)) for pk, state in load_states(user_ids).items()
+        pk: (state.pks, rendering.render_state_frame(state, live=live), state.unread_count)
+        for pk, state in load_states(user_ids).items()
     }
 
 

@@ -126,8 +126,11 @@ def test_mark_read_only_touches_the_owners_row(alice: Any, bob: Any, sent: list[
     assert mark_read(alice, n.pk) is False  # already read: nothing to push
     [(group, message)] = sent
     assert group == protocol.user_group(alice.pk)
-    assert message["type"] == "notification.state"
-    assert 'data-read="true"' in message["html"]
+    # Only the changed item goes out (the rest of the list, and the focus in it, stay as they are).
+    assert message["type"] == "notification.change"
+    assert 'data-read="true"' in message["item"] and message["pk"] == n.pk
+    assert f'hx-swap-oob="delete:#notification-{n.pk} ~ #notification-{n.pk}"' in message["item"]
+    assert ">0</span>" in message["count_html"]
 
 
 def test_archive_hides_from_the_bar_and_marks_read(alice: Any, bob: Any, sent: list[Any]) -> None:
@@ -200,3 +203,30 @@ async def test_anotify_from_async_code(alice: Any, sent: list[Any]) -> None:
     n = await anotify(alice, "from async")
     assert n.message == "from async"
     assert len(sent) == 1
+
+
+def test_resolve_answers_once_and_pushes_the_outcome(alice: Any, monkeypatch: Any) -> None:
+    """Before: an action could be answered again and again; nothing recorded or showed the outcome."""
+    from notifications import api, rendering, resolve
+    from notifications.state import load_state
+
+    n = notify(alice, "Approve the release?", actions=[{"label": "Approve", "url": "/a/"}])
+    pushed: list[Any] = []
+    monkeypatch.setattr(api, "push_state", pushed.append)
+    assert resolve(n, "Approved") is True
+    assert pushed == [alice.pk]  # the new state goes to every tab
+    assert resolve(n, "Declined") is False  # the second answer is refused
+    n.refresh_from_db()
+    assert n.resolution == "Approved" and n.is_read
+    html = rendering.render_state_frame(load_state(alice))
+    assert "Approved" in html and 'hx-post="/a/"' not in html and 'data-resolved="true"' in html
+
+
+async def test_aresolve_is_the_async_twin(alice: Any) -> None:
+    from asgiref.sync import sync_to_async
+
+    from notifications import aresolve
+
+    n = await sync_to_async(notify)(alice, "Approve?", actions=[{"label": "Approve", "url": "/a/"}])
+    assert await aresolve(n, "Approved") is True
+    assert await aresolve(n, "Approved") is False

@@ -15,7 +15,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_nothing_set_gives_the_defaults(settings: Any) -> None:
-    del settings.NOTIFICATIONS
+    settings.NOTIFICATIONS = {}
     assert {name: conf.get(name) for name in conf.DEFAULTS} == conf.DEFAULTS
 
 

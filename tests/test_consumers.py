@@ -109,7 +109,7 @@ async def test_read_all_and_archive_over_the_socket(alice: Any, layer: Any) -> N
     async with connected(alice) as ws:
         await ws.send_json_to({"action": "archive", "id": first.pk})
         frame = await ws.receive_from()
-        assert f"notification-{first.pk}" not in frame and ">1</span>" in frame
+        assert f'hx-swap-oob="delete:#notification-{first.pk}"' in frame and ">1</span>" in frame
         await ws.send_json_to({"action": "read_all"})
         assert ">0</span>" in await ws.receive_from()
 
@@ -326,3 +326,29 @@ async def test_a_socket_that_cannot_join_its_groups_is_told_updates_are_paused(
     async with connected(alice) as ws:
         assert "already stored" in ws.state  # the truth, from the database
         assert 'data-live="false"' in ws.state and "Live updates paused" in ws.state
+
+
+async def test_every_socket_gets_a_heartbeat_frame_each_interval(alice: Any, layer: Any, settings: Any) -> None:
+    """Before: nothing told an open page its server was still there, so a dead one looked live."""
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.05}
+    async with connected(alice) as ws:
+        assert 'data-stale-after="0.1s"' in ws.state  # the state frame resets the clock too (2.5 x 0.05 s)
+        for _ in range(2):
+            beat = await ws.receive_from(timeout=2)
+            assert beat.startswith('\n<div hx-swap-oob="innerHTML:#notification-heartbeat-slot">')
+            assert 'hx-trigger="every 0.1s"' in beat and len(beat) < 400
+
+
+async def test_heartbeats_off_send_nothing(alice: Any, layer: Any, settings: Any) -> None:
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0}
+    async with connected(alice) as ws:
+        assert "nb__reconnecting" not in ws.state
+        assert await ws.receive_nothing(timeout=0.3)
+
+
+async def test_a_tab_that_sent_its_title_gets_the_count_in_it(alice: Any, layer: Any) -> None:
+    await anotify(alice, "one")
+    async with connected(alice, query_string=b"title=My%20site") as ws:
+        assert '<div hx-swap-oob="innerHTML:title">(1) My site</div>' in ws.state
+        await anotify(alice, "two")
+        assert '<div hx-swap-oob="innerHTML:title">(2) My site</div>' in await ws.receive_from()

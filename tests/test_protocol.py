@@ -67,7 +67,7 @@ def test_redis_with_a_strong_key_is_quiet(settings: Any) -> None:
 
 PACKAGE = Path(protocol.__file__).parent
 CLOSE_CODES = [str(getattr(protocol, name)) for name in dir(protocol) if name.startswith("CLOSE_")]
-TYPES = [protocol.PUSH, protocol.STATE, protocol.CLOSE, protocol.RECHECK, protocol.REFRESH]
+TYPES = [value for name, value in vars(protocol).items() if name.isupper() and str(value).startswith("notification.")]
 
 
 @pytest.mark.parametrize(

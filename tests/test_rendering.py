@@ -29,26 +29,49 @@ def test_item_carries_the_contract_attributes(alice: Any) -> None:
 def test_new_frame_puts_item_on_top_and_replaces_badge(alice: Any) -> None:
     n = notify(alice, "hello")
     html = rendering.render_new_frame(n, 7)
-    assert '<ul id="notification-list" hx-swap-oob="afterbegin">' in html
-    assert 'id="notification-count" class="nb__count" role="img" hx-swap-oob="true"' in html
+    assert '<div hx-swap-oob="afterbegin:#notification-list">' in html
+    assert '<div hx-swap-oob="innerHTML:#notification-count-slot">' in html
     assert ">7</span>" in html
     assert "7 unread notifications" in html
+    assert '<div hx-swap-oob="innerHTML:#notification-toast">' in html
+
+
+def test_new_frame_cuts_the_list_to_bar_size(alice: Any, settings: Any) -> None:
+    """Before: the live list grew by one per arrival, forever (160 items after 150 arrivals)."""
+    settings.NOTIFICATIONS = {"BAR_SIZE": 4}
+    html = rendering.render_new_frame(notify(alice, "hello"), 1)
+    assert 'hx-swap-oob="delete:#notification-list > li:nth-child(n+5), #notification-list > .nb-cut"' in html
+
+
+def test_no_designer_partial_carries_oob_flags_or_test_markers() -> None:
+    """Issue 14: the OOB mechanics live in the frame templates only."""
+    from pathlib import Path
+
+    partials = Path(__file__).resolve().parent.parent / "templates" / "partials"
+    for path in partials.glob("*.html"):
+        text = path.read_text()
+        if path.name.startswith("notification_frame_"):
+            continue
+        assert "hx-swap-oob" not in text and "if oob" not in text, path.name
+    assert "data-live" not in (partials / "notification_list.html").read_text()
+    assert len(list(partials.glob("notification_list.html"))) == 1
+    assert sum('id="notification-list"' in p.read_text() for p in partials.glob("*.html")) == 1
 
 
 def test_state_frame_replaces_badge_and_list(alice: Any) -> None:
     items = [notify(alice, f"n{i}") for i in range(3)]
     html = rendering.render_state_frame(State(2, items[::-1]))
     assert html.index('id="notification-count"') < html.index('id="notification-list"')
-    assert html.count('hx-swap-oob="true"') == 3  # badge, list, live indicator
-    status = '<span id="notification-status" class="nb__status" role="status" data-live="true" hx-swap-oob="true"'
-    assert status + " hidden>" in html
+    for slot in ("count", "toolbar", "list", "status", "heartbeat"):
+        assert f'hx-swap-oob="innerHTML:#notification-{slot}-slot"' in html
+    assert '<span id="notification-status" class="nb__status" role="status" data-live="true" hidden>' in html
     assert html.index(f"notification-{items[2].pk}") < html.index(f"notification-{items[0].pk}")
 
 
 def test_paused_state_and_offline_frames_say_live_updates_are_paused(alice: Any) -> None:
     for html in (rendering.render_state_frame(State(0, []), live=False), rendering.render_offline_frame()):
         assert 'id="notification-status"' in html and 'data-live="false"' in html
-        assert "Live updates paused" in html and " hidden" not in html
+        assert 'role="status" data-live="false">Live updates paused</span>' in html
 
 
 def test_badge_overflow_keeps_the_integer(alice: Any) -> None:
@@ -69,22 +92,13 @@ def test_new_frames_render_badge_once_per_distinct_count(alice: Any, bob: Any, m
     monkeypatch.setattr(rendering, "render_to_string", counting)
     frames = list(rendering.render_new_frames(created, {alice.pk: 3, bob.pk: 3}))
     assert len(frames) == 2
-    assert calls.count(rendering.BADGE_TEMPLATE) == 1
-    assert calls.count(rendering.ANNOUNCEMENT_TEMPLATE) == 1
-    assert calls.count(rendering.NEW_ITEM_FRAME_TEMPLATE) == 1
+    assert calls.count(rendering.COUNT_FRAME_TEMPLATE) == 1
+    assert calls.count(rendering.NEW_FRAME_TEMPLATE) == 2  # the shared render, and the real one that checks it
 
 
 def one_by_one(notifications: list[Any], counts: dict[int, int]) -> list[str]:
     """The reference: each frame rendered on its own, no sharing."""
-    out = []
-    for n in notifications:
-        item = rendering.render_to_string(rendering.NEW_ITEM_FRAME_TEMPLATE, rendering._context(notification=n))
-        badge = rendering.render_to_string(
-            rendering.BADGE_TEMPLATE, {"unread_count": counts[n.recipient_id], "oob": True}
-        )
-        announcement = rendering.render_to_string(rendering.ANNOUNCEMENT_TEMPLATE, {"notification": n, "oob": True})
-        out.append(item + badge + announcement)
-    return out
+    return [rendering.render_new_frame(n, counts[n.recipient_id]) for n in notifications]
 
 
 @pytest.mark.parametrize(
@@ -100,6 +114,28 @@ def test_shared_render_equals_rendering_each_frame_alone(db: Any, message: str) 
     shared = [html for _, html in rendering.render_new_frames(created, counts)]
     assert shared == one_by_one(created, counts)
     assert len(set(shared)) == 30
+
+
+def test_an_override_that_formats_the_id_otherwise_still_gets_right_frames(
+    db: Any, settings: Any, tmp_path: Any, caplog: Any
+) -> None:
+    """Before: the stand-in id was replaced blindly, so "notification-9,007,..." reached every recipient."""
+    from django.contrib.auth import get_user_model
+
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "notification_message.html").write_text(
+        "{% load humanize %}#{{ notification.pk|intcomma }} {{ notification.message }}"
+    )
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.humanize"]
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    users = get_user_model().objects.bulk_create([get_user_model()(username=f"u{i}") for i in range(3)])
+    created = notify(users, "hi")
+    counts = {u.pk: 1 for u in users}
+    frames = [html for _, html in rendering.render_new_frames(created, counts)]
+    assert frames == one_by_one(created, counts)
+    for n, html in zip(created, frames, strict=True):
+        assert f"#{n.pk} hi" in html and "9,007,199" not in html  # its own id, never the stand-in's
+    assert "rendering it once per recipient" in caplog.text
 
 
 def test_a_project_overrides_one_partial_by_name(alice: Any, settings: Any, tmp_path: Any) -> None:
@@ -119,3 +155,24 @@ def test_frames_render_outside_a_request_without_warnings_or_a_csrf_field(alice:
     for html in (rendering.render_new_frame(n, 1), rendering.render_state_frame(State(1, [n]))):
         assert "csrfmiddlewaretoken" not in html
         assert 'hx-post="/go/"' in html  # the forms are there, without a token field
+
+
+def test_the_readmes_partial_override_example_keeps_the_count(db: Any, settings: Any, tmp_path: Any) -> None:
+    """Before: the README's example override dropped the "(x3)" of a grouped item without actors."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = re.findall(
+        r"create `templates/partials/notification_message\.html`.*?```django\n(.*?)```", readme, re.S
+    )
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "notification_message.html").write_text(example)
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("carol")
+    for _ in range(3):
+        n = notify(user, "Nightly backup failed", group_key="backup")
+    n.refresh_from_db()
+    assert "(&times;3)" in rendering.render_item(n)

@@ -146,3 +146,23 @@ def test_no_js_forms_go_back_to_a_url_never_a_route_name(alice: Any, alice_clien
     n = notify(alice, "read me")
     response = alice_client.post(f"/notifications/{n.pk}/read/", {**csrf(alice_client), "next": next_url})
     assert response.status_code == 302 and response["Location"] == next_url
+
+
+def test_an_htmx_action_answers_with_the_targeted_neighbours_controls_focused(client: Any, alice: Any) -> None:
+    """Before: the whole list was replaced after Mark read / Dismiss, and the focus fell to <body>."""
+    from notifications import notify
+
+    older, newer = notify(alice, "older"), notify(alice, "newer")
+    client.force_login(alice)
+    headers = {"HX-Request": "true", "HX-Target": f"notification-{older.pk}-controls"}
+    answer = client.post(f"/notifications/{newer.pk}/read/", headers=headers)
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert f'action="/notifications/{older.pk}/read/"' in html
+    assert 'nb__button--read" autofocus' in html  # the same control, on the next item
+    answer = client.post(f"/notifications/{older.pk}/archive/", headers={**headers, "HX-Target": "x"})
+    assert answer.status_code == 204  # no neighbour named: nothing to focus
+    someone_elses = client.post(
+        f"/notifications/{newer.pk}/archive/", headers={**headers, "HX-Target": "notification-999999-controls"}
+    )
+    assert someone_elses.status_code == 204

@@ -89,7 +89,12 @@ if os.environ.get("REDIS_URL"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-NOTIFICATIONS: dict[str, object] = {}
+NOTIFICATIONS: dict[str, object] = {
+    # The history page inside the demo's own layout (header, signed-in user, fonts).
+    "BASE_TEMPLATE": "demo/base.html",
+}
+if os.environ.get("NOTIFICATIONS_HEARTBEAT_INTERVAL"):  # the browser tests shorten it
+    NOTIFICATIONS["HEARTBEAT_INTERVAL"] = float(os.environ["NOTIFICATIONS_HEARTBEAT_INTERVAL"])
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LOGIN_URL = "login"
@@ -103,11 +108,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# A project's own stylesheet in the styleguide (DEMO_PROJECT_STATIC: its folder, DEMO_PROJECT_CSS: the file in it).
+if os.environ.get("DEMO_PROJECT_STATIC"):
+    STATICFILES_DIRS.append(Path(os.environ["DEMO_PROJECT_STATIC"]))
+STYLEGUIDE_STYLESHEETS = [p for p in os.environ.get("DEMO_PROJECT_CSS", "").split(",") if p]
 # Serve straight from the finders (no collectstatic step for the demo). In production set DJANGO_STATIC_ROOT,
 # run collectstatic, and whitenoise serves the collected (compressed, cached) files.
 STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+# Without collectstatic (no STATIC_ROOT) files are served from their sources: look at them on every request.
+# Whitenoise otherwise keeps each file's length from start-up, and an edited stylesheet comes out cut to it.
+WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
@@ -36,18 +36,24 @@ STYLESHEET = "notifications/notifications.css"
 # Every fixed id the partials use starts with "notification-" (bar, count, list, read-all, announcement,
 # notification-<pk>). Renamed per section so the page keeps unique ids; the CSS styles classes and data
 # attributes only, so the look is unchanged.
-_FIXED_ID = re.compile(r'(?<![\w-])id="notification-')
+_FIXED_ID = re.compile(r'(?<![\w-])(id|popovertarget)="notification-')
 
 _LIGHT_TOKENS = re.compile(r":root\s*\{([^}]*)\}")
-_DARK_TOKENS = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{\s*:root\s*\{([^}]*)\}")
+_DARK_TOKENS = re.compile(
+    r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{\s*(?:/\*.*?\*/\s*)?(?::root)+\s*\{([^}]*)\}", re.S
+)
 _TOKEN = re.compile(r"(--nb-[\w-]+)\s*:\s*([^;]+);")
+
+
+#: The samples' clock: fixed, so the absolute times they show (and the screenshots) never change.
+SAMPLE_NOW = datetime(2024, 6, 1, 9, 41, tzinfo=UTC)
 
 
 def sample(
     pk: int, message: str, *, minutes_ago: int = 5, read: bool = False, archived: bool = False, **fields: Any
 ) -> Notification:
     """An unsaved notification: never stored, only rendered."""
-    when = timezone.now() - timedelta(minutes=minutes_ago)
+    when = SAMPLE_NOW - timedelta(minutes=minutes_ago)
     return Notification(
         pk=pk,
         recipient_id=0,
@@ -67,7 +73,7 @@ def render_partial(template: str, prefix: str | None, **context: Any) -> SafeStr
     """
     html = render_to_string(template, {"ws_path": conf.get("WEBSOCKET_PATH"), **context})
     if prefix is not None:
-        html = _FIXED_ID.sub(f'id="{prefix}-', html)
+        html = _FIXED_ID.sub(rf'\1="{prefix}-', html)
     return mark_safe(html)  # our own partials' output, already escaped
 
 
@@ -185,6 +191,24 @@ def item_samples() -> dict[str, list[Notification]]:
             ),
             sample(9702, "Nightly backup failed", level=Level.ERROR, group_key="backup-failed", group_count=3),
         ],
+        "just-arrived": [sample(9151, "Build 43 finished", level=Level.SUCCESS, minutes_ago=0)],
+        "resolved": [
+            sample(
+                9651,
+                "Approve the release?",
+                title="Release 3.1",
+                read=True,
+                resolution="Approved",
+                actions=[
+                    {"label": "Approve", "url": "/releases/31/approve/"},
+                    {"label": "Decline", "url": "/releases/31/decline/"},
+                ],
+            )
+        ],
+        "focus": [
+            sample(9751, "Deploy started on production", minutes_ago=2),
+            sample(9752, "Disk usage on db-2 is at 91%", title="Capacity", level=Level.WARNING, minutes_ago=60),
+        ],
         "read": [sample(9801, "Nightly backup completed", title="Backups", level=Level.SUCCESS, read=True)],
         "archived": [sample(9851, "Maintenance finished", level=Level.INFO, archived=True, minutes_ago=2880)],
         "history": [
@@ -192,6 +216,131 @@ def item_samples() -> dict[str, list[Notification]]:
             sample(9902, "Disk usage on db-2 is at 91%", title="Capacity", level=Level.WARNING, read=True),
         ],
     }
+
+
+@dataclass(frozen=True)
+class ItemSection:
+    """A section showing items as a partial renders them: one entry here, one section on the page."""
+
+    id: str
+    title: str
+    note: str
+    items: list[Notification]
+    context: str  # what the partial gets that makes this state, for the designer
+    partials: str = "notification_item.html"
+    live: bool = True
+    new: bool = False
+    page: bool = False  # a history-page canvas instead of an open panel
+    phone: bool = False  # a 375 px wide canvas
+    modifier: str = ""  # a CSS class on the canvas that shows a state no static page has (focus)
+
+
+def item_sections(samples: dict[str, list[Notification]]) -> list[ItemSection]:
+    return [
+        ItemSection(
+            "state-levels",
+            "Levels",
+            "Info, success, warning and error: the stripe's colour (--nb-info, --nb-success, --nb-warning, "
+            "--nb-error) and the level written beside the time tell them apart (never colour alone).",
+            samples["levels"],
+            "notification.level, live=True",
+        ),
+        ItemSection(
+            "state-just-arrived",
+            "Just arrived",
+            "An item as a frame puts it on top of the list: it slides in, and “just now” shows for a minute "
+            "beside the absolute time (which stays true however long the page is open).",
+            samples["just-arrived"],
+            "new=True",
+            new=True,
+        ),
+        ItemSection(
+            "state-long-text",
+            "Long text",
+            "A long message is cut to three lines in the bar (line-clamp); the history page shows it whole.",
+            samples["long"],
+            f"notification.title, notification.message ({len(samples['long'][0].message)} characters)",
+        ),
+        ItemSection(
+            "state-link",
+            "With a link",
+            "A notification with a url: its message is a button that marks it read and follows the link.",
+            samples["link"],
+            f"notification.url = {samples['link'][0].url}",
+        ),
+        ItemSection(
+            "state-actions",
+            "Action buttons",
+            "Buttons that post to the caller's URLs, e.g. a decision.",
+            samples["actions"],
+            "notification.actions = Approve, Decline",
+        ),
+        ItemSection(
+            "state-resolved",
+            "Answered action",
+            'After resolve(notification, "Approved"): the outcome replaces the buttons in every tab.',
+            samples["resolved"],
+            'notification.resolution = "Approved"',
+        ),
+        ItemSection(
+            "state-grouped",
+            "Grouped",
+            "Notifications with one group_key collapse into one item that counts up: with actors as a "
+            "sentence, without actors as “(\u00d73)”.",
+            samples["grouped"],
+            "group_key, group_count, actors",
+            partials="notification_item.html, notification_message.html",
+        ),
+        ItemSection(
+            "state-read",
+            "Read",
+            "A read item: plain background, regular weight, no “Mark read”.",
+            samples["read"],
+            'notification.read_at set (data-read="true")',
+        ),
+        ItemSection(
+            "state-focus",
+            "Keyboard focus",
+            "The row's controls are quiet icons, shown on hover and on keyboard focus, with the focus ring; after "
+            "an action the focus moves on to the next item's control.",
+            samples["focus"],
+            ":focus-visible on a control (shown here with a class)",
+            partials="notification_item.html, notification_controls.html",
+            modifier="sg-force-focus",
+        ),
+        ItemSection(
+            "state-phone",
+            "Phone width",
+            "The open panel at 375 px: it spans the viewport (minus a margin), nothing scrolls sideways.",
+            samples["bar"],
+            "a 375 px viewport",
+            phone=True,
+        ),
+        ItemSection(
+            "state-archived",
+            "Archived",
+            "A dismissed item leaves the bar; the history page lists it under “Archived”, without buttons.",
+            samples["archived"],
+            'archived_at set, live=False, id_prefix="history-notification"',
+            live=False,
+            page=True,
+        ),
+        ItemSection(
+            "state-history",
+            "History page",
+            "Items on /notifications/: plain POST forms that work without JavaScript, ids that stay unique "
+            "beside the bar, long text whole.",
+            samples["history"],
+            'live=False, id_prefix="history-notification", clamp=False',
+            live=False,
+            page=True,
+        ),
+    ]
+
+
+def project_stylesheets() -> list[str]:
+    """A project's own CSS, loaded after the bar's, so its overrides show here (``STYLEGUIDE_STYLESHEETS``)."""
+    return list(getattr(settings, "STYLEGUIDE_STYLESHEETS", []))
 
 
 @require_GET
@@ -208,5 +357,11 @@ def styleguide(request: HttpRequest) -> HttpResponse:
             "real_bar": render_partial(rendering.BAR_TEMPLATE, None, state=State(2, samples["bar"])),
             "bar_states": bar_states(),
             "samples": samples,
+            "item_sections": item_sections(samples),
+            "toast": samples["just-arrived"][0],
+            "project_stylesheets": project_stylesheets(),
+            "reconnecting_badge": render_partial(
+                "partials/notification_badge.html", "state-reconnecting", unread_count=2
+            ),
         },
     )

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from notifications import mark_read, notify, notify_all
+from notifications import notify, notify_all, resolve
 from notifications.models import Level, Notification
 
 EVERYONE = "__all__"
@@ -72,10 +72,13 @@ def send(request: HttpRequest) -> HttpResponse:
 @login_required
 def decide(request: HttpRequest, ref: str, choice: str) -> HttpResponse:
     """Where a notification's Approve / Decline buttons post: the decision marks it read in every tab."""
-    if choice not in ("approve", "decline"):
+    outcomes = {"approve": "Approved", "decline": "Declined"}
+    if choice not in outcomes:
         raise Http404
-    mine = Notification.objects.filter(recipient=request.user, group_key=f"decision-{ref}").unread()
-    for pk in mine.values_list("pk", flat=True):
-        mark_read(request.user, pk)
+    notification = Notification.objects.filter(recipient=request.user, group_key=f"decision-{ref}").first()
+    if notification is None:
+        raise Http404
+    if not resolve(notification, outcomes[choice]):  # answered already, here or in another tab
+        return HttpResponse(f"Already answered: {notification.resolution}.", status=409)
     messages.success(request, f"You chose: {choice}.")
     return HttpResponse(status=204) if request.htmx else redirect("home")
