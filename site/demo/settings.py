@@ -89,7 +89,27 @@ if os.environ.get("REDIS_URL"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-NOTIFICATIONS: dict[str, object] = {}
+NOTIFICATIONS: dict[str, object] = {
+    # The demo's kinds: what the preferences page lists and the styleguide shows.
+    "KINDS": {
+        "comment": {"label": "Comments", "level": "info", "group_by": "url"},
+        "build": {"label": "Builds", "level": "success"},
+        "invite": {"label": "Invitations", "level": "warning", "template": "partials/notification_invite.html"},
+        "security": {"label": "Security alerts", "level": "error", "email": True, "bar_default": True},
+        "digest_only": {"label": "Weekly summaries", "bar_default": False},
+    },
+    "DIGEST_DELAY": int(os.environ.get("DIGEST_DELAY", "3600")),
+    "BASE_URL": os.environ.get("BASE_URL", "http://localhost:8000"),
+}
+
+# Digests go to an SMTP server when EMAIL_PORT is set (the tests start aiosmtpd); else to the console.
+if os.environ.get("EMAIL_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+    EMAIL_PORT = int(os.environ["EMAIL_PORT"])
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "notifications@example.com"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LOGIN_URL = "login"
