@@ -62,13 +62,14 @@ def user_pk_from_token(token: str) -> str | None:
     """The user pk a token names, or None when it is forged, altered or older than UNSUBSCRIBE_MAX_AGE_DAYS."""
     max_age = datetime.timedelta(days=conf.get("UNSUBSCRIBE_MAX_AGE_DAYS"))
     try:
-        return signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).unsign(token, max_age=max_age)
+        return str(signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).unsign(token, max_age=max_age))
     except signing.BadSignature:
         return None
 
 
 def unsubscribe_url(user_pk: Any) -> str:
-    return urljoin(conf.get("BASE_URL"), reverse("notifications:unsubscribe", args=[unsubscribe_token(user_pk)]))
+    base: str = conf.get("BASE_URL")
+    return urljoin(base, reverse("notifications:unsubscribe", args=[unsubscribe_token(user_pk)]))
 
 
 def due(now: datetime.datetime | None = None) -> Any:

@@ -5,12 +5,10 @@ On Django < 6 this module defines nothing; use ``python manage.py send_digests``
 
 from __future__ import annotations
 
-try:
-    from django.tasks import task
-except ImportError:  # Django < 6: no tasks framework
-    task = None
+import django
 
-if task is not None:
+if django.VERSION >= (6, 0):
+    from django.tasks import task
 
     @task
     def send_digests_task() -> dict[str, int]:

@@ -38,7 +38,7 @@ class SMTPServer:
         """Every message received so far, parsed from the bytes that crossed the socket."""
         box = mailbox.Maildir(self.maildir, create=False)
         parsed = []
-        for key in box.keys():
+        for key in box.iterkeys():
             raw = box.get_bytes(key)
             message = email.message_from_bytes(raw, policy=email.policy.default)
             assert isinstance(message, EmailMessage)

@@ -34,11 +34,14 @@ KINDS = {
 
 @pytest.fixture
 def smtp(tmp_path: Path) -> Iterator[SMTPServer]:
-    with SMTPServer(tmp_path / "maildir") as server, override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=server.port,
-        NOTIFICATIONS={"KINDS": KINDS, "DIGEST_DELAY": 60, "BASE_URL": "https://example.test"},
+    with (
+        SMTPServer(tmp_path / "maildir") as server,
+        override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=server.port,
+            NOTIFICATIONS={"KINDS": KINDS, "DIGEST_DELAY": 60, "BASE_URL": "https://example.test"},
+        ),
     ):
         yield server
 
