@@ -20,8 +20,9 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import mail as mail_module
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection as db_connection
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -134,7 +135,7 @@ def send_digests(now: datetime.datetime | None = None) -> Result:
     result = Result()
     user_ids = sorted(set(due(now).values_list("recipient_id", flat=True).order_by()))
     users_model = get_user_model()
-    mail = get_connection()
+    mail = _mail_connection()
     with mail:
         for batch in chunks(user_ids, BATCH):
             per_user = claim(batch, now)
@@ -160,6 +161,12 @@ def send_digests(now: datetime.datetime | None = None) -> Result:
                 result.emails += 1
                 result.notifications += len(wanted)
     return result
+
+
+def _mail_connection() -> Any:
+    """The default mailer: ``mailers.default`` from Django 6.1 (MAILERS), ``get_connection()`` before."""
+    mailers = getattr(mail_module, "mailers", None)
+    return mailers.default if mailers is not None else mail_module.get_connection()
 
 
 async def asend_digests(now: datetime.datetime | None = None) -> Result:

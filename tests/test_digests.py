@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -34,16 +35,16 @@ KINDS = {
 
 @pytest.fixture
 def smtp(tmp_path: Path) -> Iterator[SMTPServer]:
-    with (
-        SMTPServer(tmp_path / "maildir") as server,
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=server.port,
-            NOTIFICATIONS={"KINDS": KINDS, "DIGEST_DELAY": 60, "BASE_URL": "https://example.test"},
-        ),
-    ):
-        yield server
+    backend = "django.core.mail.backends.smtp.EmailBackend"
+    with SMTPServer(tmp_path / "maildir") as server:
+        if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND/EMAIL_HOST/EMAIL_PORT
+            options = {"host": "127.0.0.1", "port": server.port}
+            mail: dict[str, Any] = {"MAILERS": {"default": {"BACKEND": backend, "OPTIONS": options}}}
+        else:
+            mail = {"EMAIL_BACKEND": backend, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": server.port}
+        digest = {"KINDS": KINDS, "DIGEST_DELAY": 60, "BASE_URL": "https://example.test"}
+        with override_settings(NOTIFICATIONS=digest, **mail):
+            yield server
 
 
 def age(notification: Any, minutes: int = 5) -> None:

@@ -104,11 +104,18 @@ NOTIFICATIONS: dict[str, object] = {
 
 # Digests go to an SMTP server when EMAIL_PORT is set (the tests start aiosmtpd); else to the console.
 if os.environ.get("EMAIL_PORT"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
-    EMAIL_PORT = int(os.environ["EMAIL_PORT"])
+    _MAILER = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": os.environ.get("EMAIL_HOST", "127.0.0.1"), "port": int(os.environ["EMAIL_PORT"])},
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    _MAILER = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": _MAILER}  # Django 6.1 replaces EMAIL_BACKEND/EMAIL_HOST/... with MAILERS
+else:
+    EMAIL_BACKEND = _MAILER["BACKEND"]
+    EMAIL_HOST = _MAILER.get("OPTIONS", {}).get("host", "localhost")
+    EMAIL_PORT = _MAILER.get("OPTIONS", {}).get("port", 25)
 DEFAULT_FROM_EMAIL = "notifications@example.com"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
