@@ -43,6 +43,7 @@ SECTIONS = [
     "state-read",
     "state-archived",
     "state-history",
+    "state-kinds",
 ]
 Styleguide = Callable[..., Page]
 # A brand theme that sets custom properties only: the stylesheet's documented way to theme the bar.
@@ -387,3 +388,12 @@ def test_qa_gets_actual_expected_and_diff_images_when_a_reference_no_longer_matc
     refs.assert_matches("sample", png.read_bytes())  # the new reference matches
     updating.assert_matches("sample", png.read_bytes())
     assert updating.updated == [refs.path("sample")]  # within tolerance: not rewritten again
+
+
+def test_designer_sees_every_declared_kind_with_its_partial(styleguide: Styleguide) -> None:
+    page = styleguide()
+    kinds = section(page, "state-kinds")
+    for name in ("comment", "build", "invite", "security", "digest_only"):
+        expect(kinds.locator(f'dd[data-kind="{name}"] .nb-item')).to_have_count(1)
+    expect(kinds.locator('dd[data-kind="invite"]')).to_contain_text("partials/notification_invite.html")
+    expect(kinds.locator('dd[data-kind="build"]')).to_contain_text("partials/notification_item.html")

@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from notifications import conf, rendering
+from notifications.kinds import Kind, all_kinds
 from notifications.models import Level, Notification
 from notifications.state import State
 
@@ -194,6 +195,14 @@ def item_samples() -> dict[str, list[Notification]]:
     }
 
 
+def kind_samples() -> list[tuple[Kind, Notification]]:
+    """Every kind the project declares (NOTIFICATIONS["KINDS"]), rendered with its own partial and level."""
+    return [
+        (kind, sample(9950 + i, f"A {kind.label.lower()} notification", level=kind.level, kind=kind.name))
+        for i, kind in enumerate(all_kinds().values())
+    ]
+
+
 @require_GET
 def styleguide(request: HttpRequest) -> HttpResponse:
     samples = item_samples()
@@ -208,5 +217,6 @@ def styleguide(request: HttpRequest) -> HttpResponse:
             "real_bar": render_partial(rendering.BAR_TEMPLATE, None, state=State(2, samples["bar"])),
             "bar_states": bar_states(),
             "samples": samples,
+            "kinds": kind_samples(),
         },
     )
