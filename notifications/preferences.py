@@ -118,3 +118,19 @@ def kind_rows(prefs: Preferences) -> Iterable[tuple[Kind, bool, bool]]:
     """Each declared kind with the user's bar and email choice, for the preferences page."""
     for kind in all_kinds().values():
         yield kind, bar_enabled(prefs, kind), bool(prefs.email.get(kind.name, kind.email_default))
+
+
+async def amute(user: AbstractBaseUser, choice: str) -> Preferences:
+    """Async :func:`mute`."""
+    from channels.db import database_sync_to_async
+
+    prefs: Preferences = await database_sync_to_async(mute)(user, choice)
+    return prefs
+
+
+async def aunmute(user: AbstractBaseUser) -> Preferences:
+    """Async :func:`unmute`."""
+    from channels.db import database_sync_to_async
+
+    prefs: Preferences = await database_sync_to_async(unmute)(user)
+    return prefs
