@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import re
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import django
 import pytest
@@ -144,19 +147,45 @@ Notification.objects.update(created_at=timezone.now() - datetime.timedelta(hours
 """
 
 
-@pytest.mark.parametrize("settings_module", ["demo.settings", "tests.settings_sqlite_deferred"])
-def test_two_hosts_at_once_send_one_digest_each(tmp_path: Path, settings_module: str) -> None:
-    """Two real ``send_digests`` processes, one database file, one SMTP server: every user gets exactly one digest.
+@contextlib.contextmanager
+def fresh_database(tmp_path: Path, engine: str) -> Iterator[str]:
+    """A DATABASE_URL of an empty database for the processes: a SQLite file, or a throwaway PostgreSQL database
+    on the server of DATABASE_URL (created, then dropped)."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        return
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("DATABASE_URL is not PostgreSQL")
+    import psycopg
+
+    name = f"nb_digests_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(
+    ("engine", "settings_module"),
+    [("sqlite", "demo.settings"), ("sqlite", "tests.settings_sqlite_deferred"), ("postgresql", "demo.settings")],
+)
+def test_two_hosts_at_once_send_one_digest_each(tmp_path: Path, engine: str, settings_module: str) -> None:
+    """Two real ``send_digests`` processes, one database, one SMTP server: every user gets exactly one digest.
 
     ``tests.settings_sqlite_deferred`` drops the demo's IMMEDIATE transactions: the claim must not rely on them.
+    The PostgreSQL case runs when DATABASE_URL points at PostgreSQL (on a database of its own).
     """
     users = 150
-    with SMTPServer(tmp_path / "maildir") as smtp:
+    with SMTPServer(tmp_path / "maildir") as smtp, fresh_database(tmp_path, engine) as database_url:
         env = {
             **os.environ,
             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'site'}",
             "DJANGO_SETTINGS_MODULE": settings_module,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "DATABASE_URL": database_url,
             "EMAIL_PORT": str(smtp.port),
             "DIGEST_DELAY": "60",
         }
