@@ -160,6 +160,7 @@ def fresh_database(tmp_path: Path, engine: str) -> Iterator[str]:
     import psycopg
 
     name = f"nb_digests_{uuid.uuid4().hex[:8]}"
+    url = urlunsplit(urlsplit(url)._replace(path="/postgres"))  # the maintenance database: it always exists
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
