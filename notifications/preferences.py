@@ -111,7 +111,11 @@ def unmute(user: AbstractBaseUser) -> Preferences:
 
 def set_digest(user_pk: Any, enabled: bool) -> None:
     """Turn ``user_pk``'s email digest on or off (the unsubscribe link's job; no user object needed)."""
-    Preferences.objects.update_or_create(user_id=user_pk, defaults={"digest": enabled})
+    from django.contrib.auth import get_user_model
+
+    # A deleted user's link has nothing left to turn off (and must not fail on the foreign key).
+    if get_user_model()._default_manager.filter(pk=user_pk).exists():
+        Preferences.objects.update_or_create(user_id=user_pk, defaults={"digest": enabled})
 
 
 def kind_rows(prefs: Preferences) -> Iterable[tuple[Kind, bool, bool]]:

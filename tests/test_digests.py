@@ -206,3 +206,12 @@ def test_two_hosts_at_once_send_one_digest_each(tmp_path: Path, engine: str, set
         again = subprocess.run([*manage, "send_digests"], env=env, capture_output=True, text=True, check=True)
         assert again.stdout.startswith("Sent 0 digest(s)")
         assert len(smtp.messages()) == users
+
+
+@pytest.mark.django_db
+def test_unsubscribe_link_of_a_deleted_user_answers_without_error(client: Client) -> None:
+    gone = get_user_model().objects.create_user("gone", "gone@example.test", "pw")
+    token = unsubscribe_token(gone.pk)
+    gone.delete()
+    assert client.post(f"/notifications/unsubscribe/{token}/").status_code == 200
+    assert not Preferences.objects.exists()
