@@ -37,6 +37,7 @@ SECTIONS = [
     "state-phone",
     "state-archived",
     "state-history",
+    "state-kinds",
 ]
 Styleguide = Callable[..., Page]
 # A brand theme that sets custom properties only: the stylesheet's documented way to theme the bar.
@@ -321,3 +322,12 @@ def test_a_projects_light_only_theme_leaves_dark_mode_readable(styleguide: Style
 def test_designer_reads_the_dark_value_of_every_token(styleguide: Styleguide) -> None:
     page = styleguide()
     expect(section(page, "state-tokens").locator('tr[data-token="--nb-surface"]')).to_contain_text("#1c2029")
+
+
+def test_designer_sees_every_declared_kind_with_its_partial(styleguide: Styleguide) -> None:
+    page = styleguide()
+    kinds = section(page, "state-kinds")
+    for name in ("comment", "build", "invite", "security", "digest_only"):
+        expect(kinds.locator(f'dd[data-kind="{name}"] .nb-item')).to_have_count(1)
+    expect(kinds.locator('dd[data-kind="invite"]')).to_contain_text("partials/notification_invite.html")
+    expect(kinds.locator('dd[data-kind="build"]')).to_contain_text("partials/notification_item.html")

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import api
-from .models import Level, Notification, NotificationQuerySet
+from .models import Level, Notification, NotificationQuerySet, Preferences
 from .validation import validate_url
 
 
@@ -44,8 +44,18 @@ else:
 
 @admin.register(Notification)
 class NotificationAdmin(NotificationModelAdmin):
-    list_display = ["__str__", "recipient", "level", "group_count", "updated_at", "read_at", "archived_at"]
-    list_filter = ["level", ReadFilter, ("archived_at", admin.EmptyFieldListFilter), "recipient"]
+    list_display = [
+        "__str__",
+        "recipient",
+        "kind",
+        "level",
+        "group_count",
+        "updated_at",
+        "read_at",
+        "muted",
+        "emailed_at",
+    ]
+    list_filter = ["level", "kind", "muted", ReadFilter, ("archived_at", admin.EmptyFieldListFilter), "recipient"]
     search_fields = ["message", "title", "recipient__username", "group_key"]
     list_select_related = ["recipient"]
     raw_id_fields = ["recipient"]
@@ -97,3 +107,20 @@ else:  # pragma: no cover - projects that do not register their user model
     @admin.register(User)
     class NotifyingUserAdmin(AnyUserAdmin):
         actions = [send_notification]
+
+
+if TYPE_CHECKING:
+    PreferencesModelAdmin = admin.ModelAdmin[Preferences]
+else:
+    PreferencesModelAdmin = admin.ModelAdmin
+
+
+@admin.register(Preferences)
+class PreferencesAdmin(PreferencesModelAdmin):
+    """A user's choices as they made them (kinds they never touched follow the defaults in settings)."""
+
+    list_display = ["user", "digest", "muted_until", "bar", "email", "updated_at"]
+    list_filter = ["digest"]
+    search_fields = ["user__username", "user__email"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["updated_at"]

@@ -18,7 +18,8 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf, delivery, protocol, rendering
+from . import conf, delivery, preferences, protocol, rendering
+from .kinds import get_kind
 from .models import Level, Notification
 from .state import chunks, load_states, unread_counts
 from .validation import clean_actions, clean_choice, clean_text, clean_url, parse_pk
@@ -39,6 +40,7 @@ class Fields(TypedDict, total=False):
     actions: Iterable[Mapping[str, str]] | None
     group_key: str
     actor: str
+    kind: str
 
 
 @overload
@@ -53,21 +55,35 @@ def notify(
     recipients: Recipients,
     message: str,
     *,
-    level: str = "info",
+    level: str = "",
     title: str = "",
     url: str = "",
     actions: Iterable[Mapping[str, str]] | None = None,
     group_key: str = "",
     actor: str = "",
+    kind: str = "",
 ) -> Notification | list[Notification]:
     """Store a notification for one user (returns it) or for many (returns the list), then push it live.
 
     ``level`` is info, success, warning or error; ``url`` must be relative or on an allowed host;
     ``actions`` are buttons (``{"label", "url"}``) that POST to your URLs; a non-empty ``group_key`` collapses
     this notification into the recipient's unread one with the same key, which counts up (``actor`` names
-    who did it: "alice and 3 others ..."). Raises ``ValueError``/``TypeError`` on bad input, before storing.
+    who did it: "alice and 3 others ..."). ``kind`` names one of ``NOTIFICATIONS["KINDS"]`` (any short string
+    works): a declared kind gives the default level and grouping, and recipients who turned it off for the bar
+    (or muted everything) get the row stored muted: not pushed, not counted. Raises ``ValueError``/``TypeError``
+    on bad input, before storing.
     """
-    fields = _clean(message, level=level, title=title, url=url, actions=actions, group_key=group_key, actor=actor)
+    the_kind = get_kind(clean_text(kind, field="kind", max_length=50))
+    fields = _clean(
+        message,
+        level=level or the_kind.level,
+        title=title,
+        url=url,
+        actions=actions,
+        group_key=group_key or the_kind.group_key(url),
+        actor=actor,
+    )
+    fields["kind"] = the_kind.name
     if isinstance(recipients, AbstractBaseUser):
         return _store([_saved_pk(recipients)], fields)[0]
     if isinstance(recipients, QuerySet):
@@ -258,27 +274,41 @@ def _clean(message: str, **fields: Any) -> dict[str, Any]:
 
 
 def _store(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notification]:
-    """Insert (or count up grouped) rows for ``user_ids``; schedule the push for after the commit."""
+    """Insert (or count up grouped) rows for ``user_ids``; schedule the push for after the commit.
+
+    Recipients who muted the kind get their row stored with ``muted=True`` and no push: the decision is taken
+    here, once, so the bar's reads only filter on a column.
+    """
+    muted = preferences.muted_recipients(user_ids, fields["kind"])
+    by_user: dict[int, Notification] = {}
+    with transaction.atomic():
+        for is_muted in (False, True):
+            part = [pk for pk in user_ids if (pk in muted) is is_muted]
+            if part:
+                by_user.update((n.recipient_id, n) for n in _store_part(part, {**fields, "muted": is_muted}))
+    return [by_user[pk] for pk in user_ids]
+
+
+def _store_part(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notification]:
     actor = fields.pop("actor")
     now = timezone.now()
     grouped: list[Notification] = []
-    with transaction.atomic():
-        if fields["group_key"]:
-            grouped = _count_up_groups(user_ids, fields, actor, now)
-        done = {n.recipient_id for n in grouped}
-        created = Notification.objects.bulk_create(
-            [
-                Notification(recipient_id=pk, actors=[actor] if actor else [], created_at=now, updated_at=now, **fields)
-                for pk in user_ids
-                if pk not in done
-            ],
-            batch_size=1000,
-        )
+    if fields["group_key"]:
+        grouped = _count_up_groups(user_ids, fields, actor, now)
+    done = {n.recipient_id for n in grouped}
+    created = Notification.objects.bulk_create(
+        [
+            Notification(recipient_id=pk, actors=[actor] if actor else [], created_at=now, updated_at=now, **fields)
+            for pk in user_ids
+            if pk not in done
+        ],
+        batch_size=1000,
+    )
+    if not fields["muted"]:
         transaction.on_commit(partial(_push_new, created))
         if grouped:
             transaction.on_commit(partial(_push_states, [n.recipient_id for n in grouped]))
-    by_user = {n.recipient_id: n for n in [*created, *grouped]}
-    return [by_user[pk] for pk in user_ids]
+    return [*created, *grouped]
 
 
 def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str, now: Any) -> list[Notification]:
@@ -289,7 +319,7 @@ def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str
             Notification.objects.select_for_update()
             .unread()
             .active()
-            .filter(recipient_id__in=chunk, group_key=fields["group_key"])
+            .filter(recipient_id__in=chunk, group_key=fields["group_key"], muted=fields["muted"])
             .order_by("recipient_id", "-updated_at")
         )
     latest: dict[int, Notification] = {}

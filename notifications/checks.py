@@ -161,3 +161,60 @@ def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[A
             id="notifications.W004",
         )
     ]
+
+
+@register(Tags.compatibility)
+def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """NOTIFICATIONS["KINDS"]: a dict of names to dicts of known keys, valid levels, partials that exist."""
+    from .kinds import GROUP_BY, KEYS
+    from .models import Level
+
+    try:
+        declared = conf.get("KINDS")
+    except KeyError:
+        return []  # reported by E003
+    errors: list[Any] = []
+
+    def error(message: str) -> None:
+        errors.append(Error(message, hint="See the README, section Kinds.", id="notifications.E010"))
+
+    if not isinstance(declared, dict):
+        error("NOTIFICATIONS['KINDS'] must be a dict of kind names to dicts of options.")
+        return errors
+    for name, options in declared.items():
+        if not isinstance(name, str) or not name or len(name) > 50 or not name.replace("_", "").isalnum():
+            error(f"Kind name {name!r} must be 1-50 letters, digits or underscores.")
+            continue
+        if not isinstance(options, dict):
+            error(f"Kind {name!r}: options must be a dict.")
+            continue
+        for key in sorted(set(options) - KEYS):
+            error(f"Kind {name!r}: unknown option {key!r} (known: {', '.join(sorted(KEYS))}).")
+        if "level" in options and options["level"] not in Level.values:
+            error(f"Kind {name!r}: level {options['level']!r} is not one of {', '.join(Level.values)}.")
+        if options.get("group_by") not in GROUP_BY:
+            error(f"Kind {name!r}: group_by must be None, 'kind' or 'url'.")
+        for key in ("email", "bar_default", "email_default"):
+            if key in options and not isinstance(options[key], bool):
+                error(f"Kind {name!r}: {key} must be True or False.")
+        if options.get("template"):
+            try:
+                get_template(options["template"])
+            except TemplateDoesNotExist:
+                error(f"Kind {name!r}: template {options['template']!r} does not exist.")
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_base_url(app_configs: Any, **kwargs: Any) -> list[Any]:
+    base = conf.get("BASE_URL")
+    if not isinstance(base, str) or "://localhost" in base or "://127.0.0.1" in base:
+        return [
+            Warning(
+                f"NOTIFICATIONS['BASE_URL'] is {base!r}: links in digest emails (and the unsubscribe link) "
+                "would point there.",
+                hint="Set it to your site's public https://host.",
+                id="notifications.W010",
+            )
+        ]
+    return []

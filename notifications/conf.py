@@ -54,6 +54,20 @@ DEFAULTS: dict[str, Any] = {
     # The template the history page extends: your site's layout, with a {% block content %} (and a
     # {% block title %}). The default is a bare page with the bar.
     "BASE_TEMPLATE": "notifications/base.html",
+    # Notification kinds: {"comment": {"label": "Comments", "level": "info", "template": "partials/...",
+    # "group_by": None | "kind" | "url", "email": True, "bar_default": True, "email_default": True}, ...}.
+    # Every key of a kind is optional; see notifications/kinds.py and the README.
+    "KINDS": {},
+    # send_digests emails unread, un-emailed notifications at least this many seconds old.
+    "DIGEST_DELAY": 3600,
+    # Most notifications listed in one digest (the rest are counted, and claimed, all the same).
+    "DIGEST_MAX_ITEMS": 50,
+    # Sender of digests; None: settings.DEFAULT_FROM_EMAIL.
+    "DIGEST_FROM_EMAIL": None,
+    # Scheme and host put in front of the links in emails (no request there to build them from).
+    "BASE_URL": "http://localhost:8000",
+    # Days an unsubscribe link keeps working.
+    "UNSUBSCRIBE_MAX_AGE_DAYS": 90,
 }
 
 

@@ -34,6 +34,10 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def archived(self) -> NotificationQuerySet:
         return self.filter(archived_at__isnull=False)
 
+    def visible(self) -> NotificationQuerySet:
+        """Not muted: what the bar shows and counts (muted rows stay in the history only)."""
+        return self.filter(muted=False)
+
 
 class Notification(models.Model):
     recipient = models.ForeignKey(
@@ -60,6 +64,13 @@ class Notification(models.Model):
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     # The answer to an item's actions ("Approved"), set once by resolve(); the buttons give way to it.
     resolution = models.CharField(_("resolution"), max_length=200, blank=True)
+    # A project-declared kind (NOTIFICATIONS["KINDS"]) or any short string; "" when the caller gave none.
+    kind = models.CharField(_("kind"), max_length=50, blank=True, default="")
+    # Decided once, when stored: the recipient had this kind off for the bar (or everything muted). A muted row
+    # is never pushed, counted or shown in the bar; it stays in the history and may still be emailed.
+    muted = models.BooleanField(_("muted"), default=False)
+    # When a digest claimed this row (set before sending, so two hosts never email it twice).
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -84,6 +95,12 @@ class Notification(models.Model):
             ),
             # prune_notifications.
             models.Index(fields=["read_at"], condition=Q(read_at__isnull=False), name="notif_read_at"),
+            # send_digests: the rows still waiting for an email, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(read_at__isnull=True, emailed_at__isnull=True),
+                name="notif_digest_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -97,6 +114,13 @@ class Notification(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def item_template(self) -> str:
+        """The partial this notification renders with: its kind's, else the default item partial."""
+        from .kinds import item_template
+
+        return item_template(self.kind)
+
+    @property
     def is_read(self) -> bool:
         return self.read_at is not None
 
@@ -108,3 +132,29 @@ class Notification(models.Model):
     def others_count(self) -> int:
         """How many actors besides the latest one ("alice and 3 others")."""
         return max(len(self.actors) - 1, 0)
+
+
+class Preferences(models.Model):
+    """One user's choices. A kind missing from ``bar``/``email`` follows the kind's default from settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_preferences",
+        verbose_name=_("user"),
+    )
+    # {"comment": false, ...}: only the kinds the user changed, so new defaults reach everyone else.
+    bar = models.JSONField(_("in the bar"), default=dict, blank=True)
+    email = models.JSONField(_("by email"), default=dict, blank=True)
+    # The email digest as a whole (the unsubscribe link turns this off).
+    digest = models.BooleanField(_("email digest"), default=True)
+    muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preferences")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}"

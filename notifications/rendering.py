@@ -179,6 +179,7 @@ def _shared_new_frame(n: Notification) -> str | None:
 def _content_key(n: Notification) -> tuple[Any, ...]:
     """Everything an item shows except its id."""
     return (
+        n.kind,
         n.level,
         n.title,
         n.message,

@@ -36,7 +36,7 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
 
 def load_state(user: Any) -> State:
     """One user's bar (two indexed queries)."""
-    qs = Notification.objects.filter(recipient_id=user.pk)
+    qs = Notification.objects.visible().filter(recipient_id=user.pk)
     return State(unread_count=qs.unread().count(), items=list(qs.active()[: conf.get("BAR_SIZE")]))
 
 
@@ -45,7 +45,8 @@ def unread_counts(user_ids: Sequence[int]) -> dict[int, int]:
     counts = dict.fromkeys(user_ids, 0)
     for chunk in chunks(user_ids):
         rows = (
-            Notification.objects.unread()
+            Notification.objects.visible()
+            .unread()
             .filter(recipient_id__in=chunk)
             .values_list("recipient_id")
             .annotate(n=Count("id"))
@@ -63,7 +64,8 @@ def load_states(user_ids: Iterable[int]) -> dict[int, State]:
     rank = Window(RowNumber(), partition_by=[F("recipient_id")], order_by=[F("updated_at").desc(), F("id").desc()])
     for chunk in chunks(ids):
         rows = (
-            Notification.objects.active()
+            Notification.objects.visible()
+            .active()
             .filter(recipient_id__in=chunk)
             .annotate(rank=rank)
             .filter(rank__lte=size)

@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:pk>/read/", views.read, name="read"),
     path("<int:pk>/archive/", views.archive, name="archive"),
     path("<int:pk>/open/", views.open_link, name="open"),
+    path("preferences/", views.preferences_page, name="preferences"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -7,15 +7,17 @@ import re
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import api, conf, rendering
+from . import api, conf, digests, preferences, rendering
+from .kinds import all_kinds
 from .models import Notification
 from .state import load_state
 from .validation import is_safe_url
@@ -131,3 +133,56 @@ def open_link(request: HttpRequest, pk: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return HttpResponseClientRedirect(notification.url)
     return HttpResponseRedirect(notification.url)  # the stored URL as it is, never reverse()d
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def preferences_page(request: HttpRequest) -> HttpResponse:
+    """Each kind on/off for the bar and email, the digest, "mute everything". A plain form: htmx only makes it
+    save on every change (and swap the form in place); without JavaScript the Save button posts it."""
+    user = _me(request)
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if action.startswith("mute:"):
+            try:
+                preferences.mute(user, action.removeprefix("mute:"))
+            except ValueError:
+                return HttpResponseBadRequest("unknown mute choice")
+        elif action == "unmute":
+            preferences.unmute(user)
+        else:
+            names = list(all_kinds())
+            preferences.save_choices(
+                user,
+                bar={name: f"bar_{name}" in request.POST for name in names},
+                email={name: f"email_{name}" in request.POST for name in names},
+                digest="digest" in request.POST,
+            )
+        if not request.headers.get("HX-Request"):
+            return HttpResponseRedirect(reverse("notifications:preferences") + "?saved=1")
+    prefs = preferences.get_preferences(user)
+    return render(
+        request,
+        "notifications/preferences.html",
+        {
+            "prefs": prefs,
+            "rows": list(preferences.kind_rows(prefs)),
+            "muted": preferences.is_muted(prefs),
+            "mute_choices": preferences.MUTE_CHOICES,
+            "saved": request.method == "POST" or "saved" in request.GET,
+        },
+    )
+
+
+@csrf_exempt  # the signed token is the credential; RFC 8058 one-click POSTs come from mail clients, no cookie
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with a confirm button (link scanners follow GETs, so GET changes nothing). POST: the button or
+    a mail client's RFC 8058 one-click request (body ``List-Unsubscribe=One-Click``) turns the digest off."""
+    user_pk = digests.user_pk_from_token(token)
+    if user_pk is None:
+        return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
+    done = request.method == "POST"
+    if done:
+        preferences.set_digest(user_pk, False)
+    return render(request, "notifications/unsubscribe.html", {"done": done, "token": token})

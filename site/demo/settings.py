@@ -92,9 +92,36 @@ else:
 NOTIFICATIONS: dict[str, object] = {
     # The history page inside the demo's own layout (header, signed-in user, fonts).
     "BASE_TEMPLATE": "demo/base.html",
+    # The demo's kinds: what the preferences page lists and the styleguide shows.
+    "KINDS": {
+        "comment": {"label": "Comments", "level": "info", "group_by": "url"},
+        "build": {"label": "Builds", "level": "success"},
+        "invite": {"label": "Invitations", "level": "warning", "template": "partials/notification_invite.html"},
+        "security": {"label": "Security alerts", "level": "error", "email": True, "bar_default": True},
+        "digest_only": {"label": "Weekly summaries", "bar_default": False},
+    },
+    "DIGEST_DELAY": int(os.environ.get("DIGEST_DELAY", "3600")),
+    "BASE_URL": os.environ.get("BASE_URL", "http://localhost:8000"),
 }
 if os.environ.get("NOTIFICATIONS_HEARTBEAT_INTERVAL"):  # the browser tests shorten it
     NOTIFICATIONS["HEARTBEAT_INTERVAL"] = float(os.environ["NOTIFICATIONS_HEARTBEAT_INTERVAL"])
+
+
+# Digests go to an SMTP server when EMAIL_PORT is set (the tests start aiosmtpd); else to the console.
+if os.environ.get("EMAIL_PORT"):
+    _MAILER = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": os.environ.get("EMAIL_HOST", "127.0.0.1"), "port": int(os.environ["EMAIL_PORT"])},
+    }
+else:
+    _MAILER = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": _MAILER}  # Django 6.1 replaces EMAIL_BACKEND/EMAIL_HOST/... with MAILERS
+else:
+    EMAIL_BACKEND = _MAILER["BACKEND"]
+    EMAIL_HOST = _MAILER.get("OPTIONS", {}).get("host", "localhost")
+    EMAIL_PORT = _MAILER.get("OPTIONS", {}).get("port", 25)
+DEFAULT_FROM_EMAIL = "notifications@example.com"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LOGIN_URL = "login"

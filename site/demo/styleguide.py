@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from notifications import conf, rendering
+from notifications.kinds import Kind, all_kinds
 from notifications.models import Level, Notification
 from notifications.state import State
 
@@ -343,6 +344,14 @@ def project_stylesheets() -> list[str]:
     return list(getattr(settings, "STYLEGUIDE_STYLESHEETS", []))
 
 
+def kind_samples() -> list[tuple[Kind, Notification]]:
+    """Every kind the project declares (NOTIFICATIONS["KINDS"]), rendered with its own partial and level."""
+    return [
+        (kind, sample(9950 + i, f"A {kind.label.lower()} notification", level=kind.level, kind=kind.name))
+        for i, kind in enumerate(all_kinds().values())
+    ]
+
+
 @require_GET
 def styleguide(request: HttpRequest) -> HttpResponse:
     samples = item_samples()
@@ -363,5 +372,6 @@ def styleguide(request: HttpRequest) -> HttpResponse:
             "reconnecting_badge": render_partial(
                 "partials/notification_badge.html", "state-reconnecting", unread_count=2
             ),
+            "kinds": kind_samples(),
         },
     )

@@ -19,16 +19,17 @@ class Command(BaseCommand):
         parser.add_argument("username", nargs="?", help="Recipient's username (omit with --all).")
         parser.add_argument("message")
         parser.add_argument("--all", action="store_true", help="Notify every active user.")
-        parser.add_argument("--level", choices=Level.values, default=Level.INFO)
+        parser.add_argument("--level", choices=Level.values, default="", help="Default: the kind's level, else info.")
         parser.add_argument("--title", default="")
         parser.add_argument("--url", default="", help="A relative URL (or one on NOTIFICATIONS['ALLOWED_URL_HOSTS']).")
         parser.add_argument("--group-key", default="", help="Collapse into the unread item with this key.")
+        parser.add_argument("--kind", default="", help="A kind of NOTIFICATIONS['KINDS'] (preferences apply).")
         parser.add_argument("--actor", default="", help="Who did it, for grouped items ('alice and 2 others').")
 
     def handle(self, *args: Any, username: str | None, message: str, **options: Any) -> None:
         if options["all"] == bool(username):
             raise CommandError("Give a username or --all (not both).")
-        fields = {name: options[name] for name in ("level", "title", "url", "group_key", "actor")}
+        fields = {name: options[name] for name in ("level", "title", "url", "group_key", "actor", "kind")}
         try:
             if options["all"]:
                 count = len(api.notify_all(message, **fields))
