@@ -164,5 +164,6 @@ def test_a_new_project_following_the_readme_gets_live_notifications_under_runser
             except Exception as error:
                 raise AssertionError(f"{error}\n--- runserver log (tail) ---\n{tail(log_path)}") from error
             finally:
+                page.goto("about:blank")  # leave first: a page left open would try to reconnect to nobody
                 stop_process(server)
         assert "Starting ASGI/Daphne" in log_path.read_text(), tail(log_path)  # daphne's runserver, not Django's
