@@ -18,10 +18,10 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf, delivery, preferences, protocol, rendering
+from . import conf, preferences, protocol, pushes
 from .kinds import get_kind
 from .models import Level, Notification
-from .state import chunks, load_states, unread_counts
+from .state import chunks
 from .validation import clean_actions, clean_choice, clean_text, clean_url, parse_pk
 
 P = ParamSpec("P")
@@ -149,12 +149,12 @@ def open_notification(user: AbstractBaseUser, pk: Any) -> Notification | None:
 
 def push_state(user: AbstractBaseUser | int) -> None:
     """After the transaction commits, send ``user``'s whole current bar to all of their tabs."""
-    transaction.on_commit(partial(_push_states, [_user_pk(user)]))
+    transaction.on_commit(partial(pushes.states, [_user_pk(user)]))
 
 
 def refresh_all() -> None:
     """Ask every open socket to re-read its bar (after bulk changes made outside this API, e.g. pruning)."""
-    transaction.on_commit(partial(delivery.send, [(protocol.broadcast_group(), protocol.refresh())]))
+    transaction.on_commit(partial(pushes.to_everyone, protocol.refresh()))
 
 
 def disconnect(
@@ -258,7 +258,7 @@ def _user_pk(user: AbstractBaseUser | int) -> UserPk:
 
 def _send_on_commit(user: AbstractBaseUser | int, message: protocol.Message) -> None:
     """Send ``message`` to all of ``user``'s sockets once the transaction commits."""
-    transaction.on_commit(partial(delivery.send, [(protocol.user_group(_user_pk(user)), message)]))
+    transaction.on_commit(partial(pushes.to_user, _user_pk(user), message))
 
 
 def _clean(message: str, **fields: Any) -> dict[str, Any]:
@@ -305,9 +305,9 @@ def _store_part(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notific
         batch_size=1000,
     )
     if not fields["muted"]:
-        transaction.on_commit(partial(_push_new, created))
+        transaction.on_commit(partial(pushes.new_items, created))
         if grouped:
-            transaction.on_commit(partial(_push_states, [n.recipient_id for n in grouped]))
+            transaction.on_commit(partial(pushes.states, [n.recipient_id for n in grouped]))
     return [*created, *grouped]
 
 
@@ -339,23 +339,6 @@ def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str
     return list(latest.values())
 
 
-def _push_new(created: list[Notification]) -> None:
-    """One frame per recipient: the new item, their badge (rendered once per distinct count), an announcement."""
-    counts = unread_counts([n.recipient_id for n in created])
-    delivery.send(
-        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
-        for n, html in rendering.render_new_frames(created, counts)
-    )
-
-
-def _push_states(user_ids: list[int]) -> None:
-    """Each user's whole bar, rendered once per user, to all of their tabs."""
-    delivery.send(
-        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count))
-        for pk, state in load_states(user_ids).items()
-    )
-
-
 def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **values: Any) -> bool:
     """Update one of ``user``'s rows if it is still in ``start`` (the state the change starts from); push on success.
 
@@ -366,15 +349,5 @@ def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **va
         return False
     changed = start.filter(recipient_id=user.pk, pk=pk).update(**values) > 0
     if changed:
-        transaction.on_commit(partial(_push_change, user.pk, pk))
+        transaction.on_commit(partial(pushes.change, user.pk, pk))
     return changed
-
-
-def _push_change(user_pk: UserPk, pk: int) -> None:
-    """Only the changed item (and the badge, and the item moving up after a dismiss) to the user's tabs."""
-    notification = Notification.objects.filter(pk=pk).first()
-    if notification is None:
-        return
-    state = load_states([user_pk])[user_pk]
-    parts = rendering.render_change_parts(notification, state)
-    delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])

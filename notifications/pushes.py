@@ -1,0 +1,49 @@
+"""What each change pushes: frames rendered from the database, addressed to the users' groups, sent.
+
+The API stores and schedules (on commit); this module renders and addresses; ``delivery`` sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import delivery, protocol, rendering
+from .models import Notification
+from .state import load_states, unread_counts
+
+
+def new_items(created: list[Notification]) -> None:
+    """One frame per recipient: the new item, their badge (rendered once per distinct count), the toast."""
+    counts = unread_counts([n.recipient_id for n in created])
+    delivery.send(
+        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
+        for n, html in rendering.render_new_frames(created, counts)
+    )
+
+
+def states(user_pks: list[Any]) -> None:
+    """Each user's whole bar, rendered once per user, to all of their tabs."""
+    delivery.send(
+        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count))
+        for pk, state in load_states(user_pks).items()
+    )
+
+
+def change(user_pk: Any, pk: int) -> None:
+    """Only the changed item (and the badge, and the item moving up after a dismiss) to the user's tabs."""
+    notification = Notification.objects.filter(pk=pk).first()
+    if notification is None:
+        return
+    state = load_states([user_pk])[user_pk]
+    parts = rendering.render_change_parts(notification, state)
+    delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])
+
+
+def to_user(user_pk: Any, message: protocol.Message) -> None:
+    """``message`` to all of one user's sockets."""
+    delivery.send([(protocol.user_group(user_pk), message)])
+
+
+def to_everyone(message: protocol.Message) -> None:
+    """``message`` to every open socket."""
+    delivery.send([(protocol.broadcast_group(), message)])
