@@ -196,6 +196,20 @@ def own_server(start_server: Callable[..., DemoServer]) -> DemoServer:
     return start_server()
 
 
+def send_from_demo_form(
+    page: Page, to: str, message: str, level: str = "info", url: str = "", *, ask: bool = False
+) -> None:
+    """Send a notification with the demo page's form (``ask``: with Approve/Decline buttons)."""
+    page.select_option("#id_recipient", to)
+    page.fill("#id_message", message)
+    page.select_option("#id_level", level)
+    page.fill("#id_url", url)
+    if ask:
+        page.check("#id_ask")
+    page.click("#send-form button[type=submit]")
+    expect(page.locator(".demo-message--success")).to_have_text("Sent.")
+
+
 def open_bar(page: Page) -> None:
     """Open the bar's panel (a popover), if it is closed."""
     if page.locator("#notification-panel:popover-open").count() == 0:

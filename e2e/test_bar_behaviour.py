@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import log_in, open_bar
+from e2e.conftest import log_in, open_bar, send_from_demo_form
 from e2e.processes import DemoServer
 
 
@@ -198,10 +198,7 @@ def test_an_answered_action_shows_its_outcome_in_every_tab_and_takes_no_second_a
     tab_b.goto(server.base_url + "/")
     expect(tab_b.locator("#notification-bar .nb-synced[data-live]")).to_be_attached()
     bob_page = user_page(bob, bob_pw)
-    bob_page.select_option("#id_recipient", alice)
-    bob_page.fill("#id_message", "May I deploy release 3.1?")
-    bob_page.check("#id_ask")
-    bob_page.click("#send-form button[type=submit]")
+    send_from_demo_form(bob_page, alice, "May I deploy release 3.1?", ask=True)
     open_bar(tab_a)
     item_a = items(tab_a).first
     decline_url = item_a.locator("form", has_text="Decline").get_attribute("action")

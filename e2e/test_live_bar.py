@@ -7,16 +7,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from e2e.conftest import send_from_demo_form
 from e2e.processes import DemoServer
-
-
-def send_from_demo_form(page: Page, to: str, message: str, level: str = "info", url: str = "") -> None:
-    page.select_option("#id_recipient", to)
-    page.fill("#id_message", message)
-    page.select_option("#id_level", level)
-    page.fill("#id_url", url)
-    page.click("#send-form button[type=submit]")
-    expect(page.locator(".demo-message--success")).to_have_text("Sent.")
 
 
 def badge(page: Page) -> Any:

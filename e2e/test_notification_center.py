@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import log_in, open_bar, wait_live
+from e2e.conftest import log_in, open_bar, send_from_demo_form, wait_live
 from e2e.processes import DemoServer
 from e2e.test_security import RECORD_CLOSE_CODE
 
@@ -134,10 +134,7 @@ def test_action_buttons_post_to_the_callers_url(server: DemoServer, user_page: A
     (alice, alice_pw), (bob, bob_pw) = server.create_users("alice", "bob")
     alice_page = user_page(alice, alice_pw)
     bob_page = user_page(bob, bob_pw)
-    bob_page.select_option("#id_recipient", alice)
-    bob_page.fill("#id_message", "May I deploy release 3.1?")
-    bob_page.check("#id_ask")
-    bob_page.click("#send-form button[type=submit]")
+    send_from_demo_form(bob_page, alice, "May I deploy release 3.1?", ask=True)
     open_bar(alice_page)
     item = items(alice_page).first
     expect(item).to_contain_text("May I deploy release 3.1?")
