@@ -114,6 +114,10 @@ def test_focus_goes_on_to_the_next_item_after_a_keyboard_action(server: DemoServ
     page.keyboard.press("Enter")  # the last one: the focus goes back up the list
     expect(items(page)).to_have_count(2)
     expect(items(page).nth(1).get_by_role("button", name=dismiss)).to_be_focused()
+    for left in (1, 0):  # dismissing the bar's last item leaves the focus on the way to the history
+        page.keyboard.press("Enter")
+        expect(items(page)).to_have_count(left)
+    expect(page.get_by_role("link", name="All notifications")).to_be_focused()
     expect(page.locator("#notification-panel")).to_be_visible()
 
 

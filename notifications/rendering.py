@@ -36,6 +36,7 @@ HEARTBEAT_FRAME_TEMPLATE = "partials/notification_frame_heartbeat.html"
 CHANGE_FRAME_TEMPLATE = "partials/notification_frame_change.html"
 TAIL_FRAME_TEMPLATE = "partials/notification_frame_tail.html"
 CONTROLS_TEMPLATE = "partials/notification_controls.html"
+HISTORY_LINK_TEMPLATE = "partials/notification_history_link.html"
 
 #: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
 MAX_PAGE_TITLE = 200
@@ -130,6 +131,11 @@ def render_controls(notification: Notification, autofocus: str, request: HttpReq
     """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused."""
     context = _context(notification=notification, autofocus=autofocus, live=True)
     return render_to_string(CONTROLS_TEMPLATE, context, request=request)
+
+
+def render_history_link(request: HttpRequest | None = None) -> str:
+    """For the tab that dismissed the last item of its bar: the history link, focused."""
+    return render_to_string(HISTORY_LINK_TEMPLATE, {"autofocus": True}, request=request)
 
 
 def render_state_frame(state: State, *, live: bool = True) -> str:

@@ -99,9 +99,12 @@ def archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
     """An htmx click in the live bar: the change itself reaches every tab over the socket (touching only that
-    item). The form targets the next item's controls (else the previous item's, else its own; htmx names
-    them in HX-Target), and this answer, to the clicking tab alone, is those controls again with the focus
-    where a keyboard user goes on: the same control if that item has it, else its Dismiss."""
+    item). The form targets the next item's controls (else the previous item's, else its own, or after the
+    bar's last item is dismissed the history link; htmx names the target in HX-Target), and this answer, to
+    the clicking tab alone, is that target again with the focus where a keyboard user goes on: the same
+    control if that item has it, else its Dismiss, else the history link."""
+    if request.headers.get("HX-Target") == "notification-history-slot":  # it was the bar's last item
+        return HttpResponse(rendering.render_history_link(request))
     match = _CONTROLS_ID.match(request.headers.get("HX-Target", ""))
     target = None
     if match:

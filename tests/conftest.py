@@ -3,6 +3,8 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from importlib import import_module
 from typing import Any
 
@@ -105,3 +107,45 @@ async def connected(user: Any, **scope: Any) -> AsyncIterator[WebsocketCommunica
         yield communicator
     finally:
         await communicator.disconnect()
+
+
+@dataclass
+class Element:
+    """One element of a rendered fragment: its tag, its attributes (in any order) and its text."""
+
+    tag: str
+    attrs: dict[str, str | None]
+    text: str = ""
+
+
+def elements(html: str, tag: str | None = None, **attrs: str | None) -> list[Element]:
+    """The elements of ``html`` with ``tag`` and these attribute values (``class_`` for class), in order.
+
+    Tests assert on attributes and text, never on how a template happens to order or space them.
+    """
+    wanted = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
+    found: list[Element] = []
+    open_elements: list[Element] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, name: str, pairs: list[tuple[str, str | None]]) -> None:
+            element = Element(name, dict(pairs))
+            found.append(element)
+            if name not in VOID:
+                open_elements.append(element)
+
+        def handle_endtag(self, name: str) -> None:
+            while open_elements and open_elements.pop().tag != name:
+                pass
+
+        def handle_data(self, data: str) -> None:
+            for element in open_elements:
+                element.text += data
+
+    Parser().feed(html)
+    return [
+        e for e in found if (tag is None or e.tag == tag) and all(e.attrs.get(k, False) == v for k, v in wanted.items())
+    ]
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

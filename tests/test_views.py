@@ -8,6 +8,8 @@ from django.test import Client
 from notifications import notify
 from notifications.models import Notification
 
+from .conftest import elements
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -159,10 +161,25 @@ def test_an_htmx_action_answers_with_the_targeted_neighbours_controls_focused(cl
     assert answer.status_code == 200
     html = answer.content.decode()
     assert f'action="/notifications/{older.pk}/read/"' in html
-    assert 'nb__button--read" autofocus' in html  # the same control, on the next item
+    [focused] = elements(html, autofocus=None)  # the same control, on the next item
+    assert "nb__button--read" in (focused.attrs["class"] or "")
     answer = client.post(f"/notifications/{older.pk}/archive/", headers={**headers, "HX-Target": "x"})
     assert answer.status_code == 204  # no neighbour named: nothing to focus
     someone_elses = client.post(
         f"/notifications/{newer.pk}/archive/", headers={**headers, "HX-Target": "notification-999999-controls"}
     )
     assert someone_elses.status_code == 204
+
+
+def test_dismissing_the_bars_last_item_answers_with_the_history_link_focused(client: Any, alice: Any) -> None:
+    """Before: the last item's Dismiss answered nothing and the focus fell to <body>."""
+    from notifications import notify
+
+    only = notify(alice, "the only one")
+    client.force_login(alice)
+    headers = {"HX-Request": "true", "HX-Target": "notification-history-slot"}
+    answer = client.post(f"/notifications/{only.pk}/archive/", headers=headers)
+    assert answer.status_code == 200
+    [link] = elements(answer.content.decode(), "a")
+    assert link.attrs == {"class": "nb__history", "href": "/notifications/", "autofocus": None}
+    assert Notification.objects.get(pk=only.pk).is_archived
