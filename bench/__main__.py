@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import PY, ROOT, Redis, Server, Worker, cpu_seconds, django_env, free_port, setup_db
+from .common import PY, ROOT, Cpu, Redis, Server, Worker, django_env, free_port, server_args, setup_db
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -34,55 +34,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 LADDER = [400, 800, 1600, 3200, 6400, 12800, 25600]
-
-
-def server_args(variant: dict[str, Any], port: int) -> list[str]:
-    if variant["kind"] == "floor":
-        return [PY, "-m", "bench.floor", str(port)]
-    app = variant.get("app") or (
-        "bench.blog_asgi:application" if variant["kind"] == "blog" else "demo.asgi:application"
-    )
-    if variant.get("uvicorn"):
-        return [
-            PY,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--ws",
-            "websockets",
-            "--lifespan",
-            "off",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ]
-    return [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0", app]
-
-
-class Cpu:
-    """CPU seconds of each process between two marks."""
-
-    def __init__(self, procs: dict[str, Any]) -> None:
-        self.procs = procs
-        self.mark()
-
-    def mark(self) -> None:
-        self.t0 = time.monotonic()
-        self.c0 = {k: cpu_seconds(p) for k, p in self.procs.items()}
-
-    def read(self) -> dict[str, float]:
-        wall = time.monotonic() - self.t0
-        out = {f"{k}_cpu_pct": 100 * (cpu_seconds(p) - self.c0[k]) / wall for k, p in self.procs.items()}
-        out["wall"] = wall
-        return out
 
 
 def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:

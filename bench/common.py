@@ -8,12 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
 import psutil
 
-from e2e.processes import free_port, stop_process, wait_for_port
+from e2e.processes import RedisServer, free_port, stop_process, wait_for_port  # noqa: F401 (free_port: re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -37,39 +38,14 @@ def django_env(workdir: Path, redis_url: str, layer: str = "pubsub") -> dict[str
     }
 
 
-class Redis:
+class Redis(RedisServer):
+    """The e2e tests' redis-server, pinned to the load core, with room for many clients; started at once."""
+
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            pinned(
-                LOAD_CPU,
-                [
-                    "redis-server",
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--maxclients",
-                    "20000",
-                ],
-            ),
-            stdout=(workdir / "redis.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_for_port(self.port, proc=self.proc, timeout=30)
+        super().__init__(["--maxclients", "20000"], wrap=pinned(LOAD_CPU, []), log=workdir / "redis.log")
+        self.start()
+        assert self.proc is not None
         self.ps = psutil.Process(self.proc.pid)
-
-    def flush(self) -> None:
-        subprocess.run(["redis-cli", "-p", str(self.port), "FLUSHALL"], check=True, capture_output=True)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 class Server:
@@ -157,3 +133,57 @@ def setup_db(workdir: Path, redis_url: str, users: int) -> Path:
     cookies = workdir / "cookies.json"
     subprocess.run([PY, "-m", "bench.seed", str(users), str(cookies)], env=env, cwd=ROOT, check=True)
     return cookies
+
+
+def server_args(variant: dict[str, Any], port: int) -> list[str]:
+    if variant["kind"] == "floor":
+        return [PY, "-m", "bench.floor", str(port)]
+    app = variant.get("app") or (
+        "bench.blog_asgi:application" if variant["kind"] == "blog" else "demo.asgi:application"
+    )
+    if variant.get("uvicorn"):
+        return [
+            PY,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--ws",
+            "websockets",
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+        ]
+    if variant.get("backlog"):
+        # daphne's -b/-p listen with Twisted's default backlog of 50: a burst of handshakes beyond it waits for
+        # SYN retransmits (1 s, 3 s, 7 s, ...). An endpoint string sets the backlog (capped by somaxconn).
+        endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={variant['backlog']}"
+        return [PY, "-m", "daphne", "-e", endpoint, "-v", "0", *variant.get("daphne_args", []), app]
+    return [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0", app]
+
+
+class Cpu:
+    """CPU seconds of each process between two marks."""
+
+    def __init__(self, procs: dict[str, Any]) -> None:
+        self.procs = procs
+        self.mark()
+
+    def mark(self) -> None:
+        self.t0 = time.monotonic()
+        self.c0 = {k: cpu_seconds(p) for k, p in self.procs.items()}
+
+    def read(self) -> dict[str, float]:
+        wall = time.monotonic() - self.t0
+        out = {f"{k}_cpu_pct": 100 * (cpu_seconds(p) - self.c0[k]) / wall for k, p in self.procs.items()}
+        out["wall"] = wall
+        return out

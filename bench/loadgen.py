@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import sys
 import threading
@@ -28,12 +29,37 @@ NEW_MARK = b'hx-swap-oob="afterbegin"'  # only the product's new-item frames car
 LAT: dict[int, list[float]] = defaultdict(list)
 CLIENTS: list[Client] = []
 COUNTERS = {"frames": 0, "state_frames": 0, "unexpected_close": 0, "bytes": 0}
-MODE = {"product": False, "collect_ids": False}
+MODE: dict[str, Any] = {"product": False, "collect_ids": False, "reconnect": None}
+# Item ids seen per user over all of its sockets (reconnects included), and the reconnect bookkeeping.
+IDS: dict[int, set[int]] = defaultdict(set)
+RECONNECT: dict[str, Any] = {
+    "close_codes": defaultdict(int),
+    "attempts": 0,
+    "ok": 0,
+    "refused": 0,
+    "timeout": 0,
+    "other": 0,
+    "other_sample": [],
+    "last_ok": None,
+}
+HTMX_CODES = (1006, 1011, 1012, 1013)  # the only close codes after which the htmx ws extension reconnects
+
+
+def reconnect_delay(retry: int) -> float:
+    """Seconds before reconnect attempt ``retry`` (0 = the first after a drop).
+
+    ``htmx``: the ws extension's default ("full-jitter"): ``Math.random() * 1000 * 2 ** min(retry, 6)`` ms, the
+    retry count reset when a socket opens (django_htmx/static/django_htmx/ext/hx-ws-2.js). This models only the
+    delay and the close codes it reconnects on, not a browser's connection limits or its handshake timeout.
+    """
+    return random.random() * 2 ** min(retry, 6)
 
 
 class Client(picows.WSListener):
-    def __init__(self, uid: int) -> None:
+    def __init__(self, uid: int, spec: dict[str, Any] | None = None) -> None:
         self.uid = uid
+        self.spec = spec  # how to connect again (url, headers), when reconnecting is on
+        self.close_code: int | None = None
         self.transport: picows.WSTransport | None = None
         self.first_frame = asyncio.get_running_loop().create_future()
         self.ids: set[int] = set()
@@ -50,6 +76,7 @@ class Client(picows.WSListener):
             transport.send_pong(frame.get_payload_as_bytes())
             return
         if frame.msg_type == picows.WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
@@ -61,7 +88,9 @@ class Client(picows.WSListener):
         if not self.first_frame.done():
             self.first_frame.set_result(now)
         if MODE["collect_ids"]:
-            self.ids.update(int(x) for x in ITEM_ID.findall(data))
+            found = [int(x) for x in ITEM_ID.findall(data)]
+            self.ids.update(found)
+            IDS[self.uid].update(found)
         if MODE["product"] and NEW_MARK not in data:
             COUNTERS["state_frames"] += 1
             return
@@ -75,6 +104,50 @@ class Client(picows.WSListener):
             COUNTERS["unexpected_close"] += 1
         if not self.first_frame.done():
             self.first_frame.set_exception(ConnectionError("closed before the first frame"))
+            self.first_frame.exception()  # retrieved: no "never retrieved" noise
+        if not self.closing and MODE["reconnect"] and self.spec is not None:
+            code = self.close_code if self.close_code is not None else 1006  # no close frame: abnormal closure
+            RECONNECT["close_codes"][code] += 1
+            if code in HTMX_CODES:
+                asyncio.get_running_loop().create_task(reconnect(self.uid, self.spec))
+
+
+async def reconnect(uid: int, spec: dict[str, Any]) -> None:
+    """Connect ``uid`` again after a drop, with the back-off in ``MODE["reconnect"]`` (see reconnect_delay)."""
+    retry = 0
+    while True:
+        await asyncio.sleep(reconnect_delay(retry))
+        RECONNECT["attempts"] += 1
+        client: Client | None = None
+
+        def factory() -> Client:
+            nonlocal client
+            client = Client(uid, spec)
+            return client
+
+        try:
+            await picows.ws_connect(
+                factory, spec["url"], extra_headers=spec["headers"], websocket_handshake_timeout=spec["timeout"]
+            )
+            if client is None:
+                raise ConnectionError("closed by the server before the handshake completed")
+        except (ConnectionRefusedError, OSError) as e:
+            if isinstance(e, TimeoutError):
+                RECONNECT["timeout"] += 1
+            else:
+                RECONNECT["refused"] += 1
+            retry += 1
+            continue
+        except Exception as e:
+            RECONNECT["other"] += 1
+            if len(RECONNECT["other_sample"]) < 5:
+                RECONNECT["other_sample"].append(f"{type(e).__name__}: {e}"[:200])
+            retry += 1
+            continue
+        CLIENTS.append(client)
+        RECONNECT["ok"] += 1
+        RECONNECT["last_ok"] = time.monotonic()
+        return
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -90,6 +163,7 @@ async def connect(cmd: dict[str, Any]) -> dict[str, Any]:
     failures: list[str] = []
     handshake_done: list[float] = []
     ready_done: list[float] = []
+    c_ready: list[float] = []
     start = time.monotonic()
 
     async def one(c: dict[str, Any]) -> None:
@@ -100,22 +174,30 @@ async def connect(cmd: dict[str, Any]) -> dict[str, Any]:
             try:
                 client: Client | None = None
 
+                # v: the version of the state the page rendered (the bar's ws-connect carries it), if known.
+                query = f"u={c['uid']}" + (f"&v={c['v']}" if c.get("v") else "")
+                # A reconnect uses the same URL (as htmx does), so the same (by then stale) v.
+                spec = {"url": f"{cmd['url']}?{query}", "headers": headers, "timeout": cmd.get("timeout", 60)}
+
                 def factory() -> Client:
                     nonlocal client
-                    client = Client(c["uid"])
+                    client = Client(c["uid"], spec)
                     return client
 
                 await picows.ws_connect(
                     factory,
-                    f"{cmd['url']}?u={c['uid']}",
+                    spec["url"],
                     extra_headers=headers,
                     websocket_handshake_timeout=cmd.get("timeout", 60),
                 )
                 handshake_done.append(time.monotonic())
+                if client is None:
+                    raise ConnectionError("closed by the server before the handshake completed")
                 CLIENTS.append(client)
                 if cmd.get("first_frame"):
                     await asyncio.wait_for(client.first_frame, cmd.get("timeout", 60))
                 ready_done.append(time.monotonic())
+                c_ready.append(time.monotonic() - start)
             except Exception as e:
                 failures.append(f"{type(e).__name__}: {e}"[:200])
 
@@ -128,6 +210,9 @@ async def connect(cmd: dict[str, Any]) -> dict[str, Any]:
         "elapsed": elapsed,
         "rate": len(ready_done) / elapsed if elapsed > 0 else None,
         "handshake_elapsed": (max(handshake_done) - start) if handshake_done else None,
+        "ready_p50": pct(c_ready, 0.5),
+        "ready_p99": pct(c_ready, 0.99),
+        "ready_within_5s": sum(t <= 5 for t in c_ready),
     }
 
 
@@ -188,6 +273,22 @@ async def status(cmd: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def progress(cmd: dict[str, Any]) -> dict[str, Any]:
+    """Open sockets per uid in ``uids``, and how many of ``expected`` ({uid: [ids]}) have every id seen."""
+    open_uids = {c.uid for c in CLIENTS if c.open}
+    uids = cmd.get("uids", [])
+    expected = cmd.get("expected", {})
+    converged = sum(set(ids) <= IDS.get(int(uid), set()) for uid, ids in expected.items())
+    missing = sum(len(set(ids) - IDS.get(int(uid), set())) for uid, ids in expected.items())
+    return {
+        "open": sum(u in open_uids for u in uids),
+        "converged": converged,
+        "missing_ids": missing,
+        "now": time.monotonic(),
+        "reconnect": {k: (dict(v) if isinstance(v, defaultdict) else v) for k, v in RECONNECT.items()},
+    }
+
+
 async def configure(cmd: dict[str, Any]) -> dict[str, Any]:
     MODE.update(cmd.get("mode", {}))
     if cmd.get("clear"):
@@ -197,7 +298,15 @@ async def configure(cmd: dict[str, Any]) -> dict[str, Any]:
     return {"mode": MODE}
 
 
-COMMANDS = {"connect": connect, "wait": wait, "stats": stats, "close": close, "status": status, "configure": configure}
+COMMANDS = {
+    "connect": connect,
+    "wait": wait,
+    "stats": stats,
+    "close": close,
+    "status": status,
+    "configure": configure,
+    "progress": progress,
+}
 
 
 async def main() -> None:

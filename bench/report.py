@@ -229,50 +229,7 @@ def write_report(runs: list[dict[str, Any]], outdir: Path, total_seconds: float,
             f"- {r['variant']} N={r['n']} rep {r.get('rep')}: {r['error']}" for r in errors
         ]
         lines.append("")
-    before_path = outdir / "runs-bf05bb8.jsonl"
-    if before_path.exists():
-        import json
-
-        before: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-        for line in before_path.read_text().splitlines():
-            r = json.loads(line)
-            if "error" not in r:
-                before[(r["variant"], r["n"])].append(r)
-
-        def mb(v: str, n: int, key: str) -> float | None:
-            return med([r.get(key) for r in before.get((v, n), [])])
-
-        lines += [
-            "## Before / after the push fixes (commit `bf05bb8` -> this run), N = 1,000, medians",
-            "",
-            "The first full run of this command (same machine, 3 repetitions, `runs-bf05bb8.jsonl`) measured the "
-            "product before `dda4209`. Ratios to F are within each run.",
-            "",
-            "| variant | push p99 ms | fan-out ms (x F) | notify_all call ms | sustained/s | /server core |",
-            "|---|---|---|---|---|---|",
-        ]
-        for v in ["S-core", "S-pubsub", "S-uvicorn"]:
-            cells_b = [
-                fmt(mb(v, 1000, "unicast_p99_ms"), 2),
-                fmt(mb(v, 1000, "fanout_ms")) + ratio(mb(v, 1000, "fanout_ms"), mb("F", 1000, "fanout_ms")),
-                fmt(mb(v, 1000, "notify_all_call_ms")),
-                fmt(mb(v, 1000, "sustained_rate"), 0),
-                fmt(mb(v, 1000, "sustained_per_core"), 0),
-            ]
-            cells_a = [
-                fmt(m(v, 1000, "unicast_p99_ms"), 2),
-                fmt(m(v, 1000, "fanout_ms")) + ratio(m(v, 1000, "fanout_ms"), m(f, 1000, "fanout_ms")),
-                fmt(m(v, 1000, "notify_all_call_ms")),
-                fmt(m(v, 1000, "sustained_rate"), 0),
-                fmt(m(v, 1000, "sustained_per_core"), 0),
-            ]
-            lines.append("| " + " | ".join([f"{LABELS[v]}, before", *cells_b]) + " |")
-            lines.append("| " + " | ".join([f"{LABELS[v]}, after", *cells_a]) + " |")
-        lines.append("")
     lines += ["Raw per-run data: `bench/results/runs.jsonl`. Chart: `bench/results/chart.png`.", ""]
-    profile = outdir / "profile.md"
-    if profile.exists():
-        lines += [profile.read_text()]
     (outdir / "results.md").write_text("\n".join(lines))
     chart(by, sizes, variants, outdir / "chart.png")
 

@@ -38,6 +38,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"notifications": {"handlers": ["console"], "level": "WARNING"}},
+    "loggers": {
+        "notifications": {"handlers": ["console"], "level": "WARNING"},
+        # bench.restart waits for daphne's "Listening on ..." line (INFO) to know a process serves its socket.
+        "daphne.server": {"handlers": ["console"], "level": os.environ.get("BENCH_DAPHNE_LOG", "WARNING")},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

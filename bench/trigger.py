@@ -122,6 +122,28 @@ def main() -> None:
                 User.objects.update(is_active=False)
                 User.objects.filter(pk__in=cmd["active"]).update(is_active=True)
                 out: Any = {"ok": True}
+            elif op == "seq":
+                # Start this trigger's sequence numbers at ``start`` (two triggers in one run must not collide).
+                global SEQ
+                SEQ = cmd["start"]
+                out = {"seq": SEQ}
+            elif op == "fill_bars":
+                # ``per_user`` stored notifications for each of ``uids`` (no pushes): bars with content, as a page
+                # that just rendered them shows.
+                from notifications.models import Notification
+
+                rows = [
+                    Notification(recipient_id=uid, message=f"seeded {i} for {uid}", title="Seeded")
+                    for uid in cmd["uids"]
+                    for i in range(cmd.get("per_user", 3))
+                ]
+                Notification.objects.bulk_create(rows, batch_size=1000)
+                out = {"created": len(rows)}
+            elif op == "versions":
+                # The version each user's page would carry in its socket URL (the bar just rendered).
+                from notifications.state import load_states
+
+                out = {"versions": {str(k): s.version for k, s in load_states(cmd["uids"]).items()}}
             elif op == "ids":
                 # Stored notification ids per recipient (the soak's "stored" side).
                 from notifications.models import Notification

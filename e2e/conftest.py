@@ -158,8 +158,8 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
 
 
 def wait_live(page: Page) -> None:
-    """The bar shows the state sent over the socket (the state frame leaves a marker the page load lacks)."""
-    expect(page.locator("#notification-bar .nb-synced[data-live]")).to_be_attached()
+    """The bar shows the state sent over the socket (every frame on connect leaves a marker the page load lacks)."""
+    expect(page.locator("#notification-bar .nb-synced")).to_be_attached()
 
 
 @pytest.fixture

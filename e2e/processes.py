@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar, Self
 
@@ -46,23 +47,34 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
 
 
 class RedisServer:
-    """A private, diskless redis-server on a free port."""
+    """A private, diskless redis-server on a free port (also the bench's: ``wrap`` pins it, ``extra_args``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_args: Sequence[str] = (), wrap: Sequence[str] = (), log: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (the README's test command installs it)")
         self.binary = binary
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.extra_args, self.wrap, self.log = list(extra_args), list(wrap), log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        out: Any = self.log.open("a") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
+            [
+                *self.wrap,
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+                *self.extra_args,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT if self.log else None,
         )
         wait_for_port(self.port, proc=self.proc)
+
+    def flush(self) -> None:
+        """Delete every key (between benchmark runs)."""
+        subprocess.run(["redis-cli", "-p", str(self.port), "FLUSHALL"], check=True, capture_output=True)
 
     def stop(self) -> None:
         if self.proc is not None:

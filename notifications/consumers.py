@@ -61,16 +61,43 @@ class ActionLimiter:
 limiter = ActionLimiter()
 
 
-def _state_frame(user: Any, live: bool) -> tuple[list[int], str, int]:
+def _state_frame(user: Any, live: bool, shown_version: str | None = None) -> tuple[list[int], str, int]:
+    """The user's items, the frame to send and the unread count: the state, or only the live indicator if the
+    tab shows that state already.
+
+    ``shown_version`` is the version of the state the page rendered (``?v=`` in the socket URL). While live,
+    a match means the page shows exactly the database's state: rendering and sending it again is skipped, and
+    only the (constant, tiny) live frame is sent, which also hides a "paused" notice left from before a
+    reconnect. Anything else (no version, a stale one, another user's, live updates paused) sends the state.
+    """
     state = load_state(user)
+    if live and shown_version is not None and shown_version == state.version:
+        return state.pks, rendering.render_live_frame(), state.unread_count
     return state.pks, rendering.render_state_frame(state, live=live), state.unread_count
 
 
 def _page_title(scope: Any) -> str:
     """The title of the tab's page (``?title=`` on ws-connect), echoed back into that tab only."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=5)
+    try:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=10)
+    except ValueError:  # more fields than any page of ours sends
+        return ""
     title: str = (query.get("title") or [""])[0]
     return title[: rendering.MAX_PAGE_TITLE]
+
+
+def _shown_version(scope: Any) -> str | None:
+    """The ``v`` query parameter of the socket URL, if it looks like a version (else None: send the state)."""
+    query = scope.get("query_string", b"")
+    if not query:
+        return None
+    try:
+        values = parse_qs(query.decode("ascii"), max_num_fields=10).get("v")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not values or len(values[0]) > 64 or not values[0].isalnum():
+        return None
+    return str(values[0])
 
 
 def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> bool:
@@ -134,7 +161,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         # item the state already holds is dropped in notification_push.
         await self.join()
         await self.accept()
-        await self.send_state()
+        await self.send_state(_shown_version(self.scope))
         self.watchdog.add(self)
 
     async def join(self) -> bool:
@@ -168,9 +195,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         await self.disconnect(message["code"])
         raise StopConsumer
 
-    async def send_state(self) -> None:
+    async def send_state(self, shown_version: str | None = None) -> None:
         live = self.joined and self.watchdog.layer_up
-        await self.apply_state(*await db.reading(_state_frame)(self.user, live))
+        await self.apply_state(*await db.reading(_state_frame)(self.user, live, shown_version))
 
     async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None:
         if not self.closing:

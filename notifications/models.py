@@ -113,6 +113,25 @@ class Notification(models.Model):
         validate_actions(self.actions)
         super().save(*args, **kwargs)
 
+    def shown(self) -> tuple[Any, ...]:
+        """Everything an item shows except its id: what render-once and the bar's state version compare."""
+        return (
+            self.kind,
+            self.level,
+            self.title,
+            self.message,
+            self.url,
+            repr(self.actions),
+            self.group_key,
+            self.group_count,
+            repr(self.actors),
+            self.created_at,
+            self.updated_at,
+            self.read_at,
+            self.archived_at,
+            self.resolution,
+        )
+
     @property
     def item_template(self) -> str:
         """The partial this notification renders with: its kind's, else the default item partial."""

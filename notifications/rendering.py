@@ -37,6 +37,7 @@ CHANGE_FRAME_TEMPLATE = "partials/notification_frame_change.html"
 TAIL_FRAME_TEMPLATE = "partials/notification_frame_tail.html"
 CONTROLS_TEMPLATE = "partials/notification_controls.html"
 HISTORY_LINK_TEMPLATE = "partials/notification_history_link.html"
+LIVE_FRAME_TEMPLATE = "partials/notification_frame_live.html"
 
 #: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
 MAX_PAGE_TITLE = 200
@@ -86,7 +87,7 @@ def render_new_frames(
     count_part = cache(lambda count: render_count_frame(count))
     shared = cache(lambda key: _shared_new_frame(by_content[key]))
     for n in notifications:
-        key = _content_key(n)
+        key = n.shown()
         by_content.setdefault(key, n)
         template = shared(key)
         if template is None:  # the stand-in cannot stand in: this one is rendered on its own
@@ -151,6 +152,11 @@ def render_offline_frame() -> str:
     return render_to_string(STATUS_FRAME_TEMPLATE, {"live": False})
 
 
+def render_live_frame() -> str:
+    """The frame for a socket whose page shows the current state already: live, and a fresh heartbeat clock."""
+    return render_to_string(LIVE_FRAME_TEMPLATE, {"live": True, "stale_after": stale_after()})
+
+
 def render_heartbeat_frame() -> str:
     """The frame each process sends its sockets every ``HEARTBEAT_INTERVAL`` seconds."""
     return render_to_string(HEARTBEAT_FRAME_TEMPLATE, {"stale_after": stale_after()})
@@ -168,7 +174,7 @@ def _render_new(n: Notification) -> str:
 
 def _shared_new_frame(n: Notification) -> str | None:
     """The new-item frame with the stand-in id, or None when substituting it would not give the real frame."""
-    if _STAND_IN in repr(_content_key(n)):  # the caller's own text holds the stand-in
+    if _STAND_IN in repr(n.shown()):  # the caller's own text holds the stand-in
         return None
     twin = copy.copy(n)
     twin.pk = int(_STAND_IN)
@@ -180,23 +186,3 @@ def _shared_new_frame(n: Notification) -> str | None:
         )
         return None
     return html
-
-
-def _content_key(n: Notification) -> tuple[Any, ...]:
-    """Everything an item shows except its id."""
-    return (
-        n.kind,
-        n.level,
-        n.title,
-        n.message,
-        n.url,
-        repr(n.actions),
-        n.group_key,
-        n.group_count,
-        repr(n.actors),
-        n.created_at,
-        n.updated_at,
-        n.read_at,
-        n.archived_at,
-        n.resolution,
-    )

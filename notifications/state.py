@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,10 +24,23 @@ class State:
 
     unread_count: int
     items: Sequence[Notification] = field(default_factory=list)
+    user_pk: Any = field(default=None, compare=False)  # whose bar: part of the version
 
     @property
     def pks(self) -> list[int]:
         return [n.pk for n in self.items]
+
+    @property
+    def version(self) -> str:
+        """A short digest of everything the bar shows for this user (the bar's ``ws-connect`` carries it).
+
+        On connect the consumer sends the state only when the database's version differs from the page's. It
+        covers the user (another user's version never matches), the unread count and every field an item
+        shows, so any change between a page's render and its socket's connect sends the state.
+        """
+        parts = [repr(self.user_pk), str(self.unread_count)]
+        parts += (repr((n.pk, *n.shown())) for n in self.items)
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
 def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
@@ -37,7 +51,7 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
 def load_state(user: Any) -> State:
     """One user's bar (two indexed queries)."""
     qs = Notification.objects.visible().filter(recipient_id=user.pk)
-    return State(unread_count=qs.unread().count(), items=list(qs.active()[: conf.get("BAR_SIZE")]))
+    return State(unread_count=qs.unread().count(), items=list(qs.active()[: conf.get("BAR_SIZE")]), user_pk=user.pk)
 
 
 def unread_counts(user_ids: Sequence[int]) -> dict[int, int]:
@@ -74,4 +88,4 @@ def load_states(user_ids: Iterable[int]) -> dict[int, State]:
         for n in rows:
             items[n.recipient_id].append(n)
     counts = unread_counts(ids)
-    return {pk: State(unread_count=counts[pk], items=items[pk]) for pk in ids}
+    return {pk: State(unread_count=counts[pk], items=items[pk], user_pk=pk) for pk in ids}

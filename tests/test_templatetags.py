@@ -23,7 +23,7 @@ def render(user: Any) -> str:
 def test_bar_for_a_logged_in_user(alice: Any) -> None:
     n = notify(alice, "hello <b>")
     html = render(alice)
-    assert 'id="notification-bar"' in html and 'hx-ext="ws"' in html and 'ws-connect="/ws/notifications/"' in html
+    assert 'id="notification-bar"' in html and 'hx-ext="ws"' in html and 'ws-connect="/ws/notifications/?v=' in html
     assert f'id="notification-{n.pk}"' in html
     assert "hello &lt;b&gt;" in html
     assert "X-CSRFToken" in html
@@ -35,4 +35,4 @@ def test_nothing_for_anonymous_users(db: Any) -> None:
 
 def test_websocket_path_setting(alice: Any, settings: Any) -> None:
     settings.NOTIFICATIONS = {"WEBSOCKET_PATH": "/live/bar/"}
-    assert 'ws-connect="/live/bar/"' in render(alice)
+    assert 'ws-connect="/live/bar/?v=' in render(alice)

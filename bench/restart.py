@@ -1,0 +1,257 @@
+"""Restart scenario: one of two daphne processes (one Redis) holding N sockets is restarted.
+
+``.venv/bin/python -m bench.restart [--n 5000] [--others 200] [--reps 1]``
+
+1. Servers A and B (this project, daphne + RedisPubSubChannelLayer, both on core 0); N users' sockets on A,
+   ``--others`` other users' sockets on B (load generator on core 1).
+2. Throughout, ``--rate`` notifications/s to random users on B (per-user
+   push latency measured while A goes down and comes back).
+3. A is stopped (SIGTERM), and while it is down every A user gets ``--during`` notifications (one notify() each
+   for all of them, stored, published to nobody).
+4. A is started again on the same port. The load generator reconnects every dropped socket to the same URL
+   (so with the stale ``?v=`` of its first page) with the htmx ws extension's back-off (full jitter, see
+   bench.loadgen.reconnect_delay; a model of its delays and close codes, not a browser).
+
+Measured: seconds from A listening again (and from A being stopped) until every A socket is open again and
+until every A user has seen every notification stored for them (``converged``: ids in any frame); reconnect
+attempts, refused (A down), handshake timeouts (unanswered within ``--handshake-timeout``), other failures;
+B users' push p50/p99 over the whole run. One JSON line per repetition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .common import PY, ROOT, SERVER_CPU, Redis, Server, Worker, django_env, free_port, pinned, server_args, setup_db
+
+
+class FdServer:
+    """daphne serving a listening socket this process holds (``--fd``). EXPERIMENTAL, see below.
+
+    The idea: while no daphne runs, connections wait in the socket's backlog instead of being refused, and
+    (``fd-overlap``) the new process starts before the old one stops. Found: at 300 sockets nothing was
+    refused, at 2,000 thousands were; Twisted's port calls ``shutdown(2)`` on its listening socket when it stops
+    (twisted/internet/tcp.py ``_closeSocket``), which may shut the shared socket for the new process too (not
+    verified). Do not recommend it before that is settled.
+    """
+
+    def __init__(self, listener: socket.socket, env: dict[str, str], log: Path, extra: list[str]) -> None:
+        self.port = listener.getsockname()[1]
+        self.log = log
+        start = log.stat().st_size if log.exists() else 0
+        app = "demo.asgi:application"
+        args = [PY, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "1", *extra, app]
+        with log.open("a") as out:
+            self.proc = subprocess.Popen(
+                pinned(SERVER_CPU, args),
+                env={**env, "BENCH_DAPHNE_LOG": "INFO"},
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=[listener.fileno()],
+            )
+        deadline = time.monotonic() + 30
+        while b"Listening on" not in log.read_bytes()[start:]:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"daphne --fd did not start; see {log}")
+            time.sleep(0.05)
+        self.ps = psutil.Process(self.proc.pid)
+
+    def rss(self) -> int:
+        return self.ps.memory_info().rss
+
+    def stop(self) -> None:
+        from e2e.processes import stop_process
+
+        stop_process(self.proc)
+
+
+def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
+    work: Path = ctx["work"]
+    redis: Redis = ctx["redis"]
+    redis.flush()
+    env = django_env(work, redis.url, "pubsub")
+    cookies = ctx["cookies"]
+    on_a, on_b = cookies[: opts.n], cookies[opts.n : opts.n + opts.others]
+    a_uids, b_uids = [c["uid"] for c in on_a], [c["uid"] for c in on_b]
+    port_a, port_b = free_port(), free_port()
+    product = {"kind": "product", "layer": "pubsub", "backlog": opts.backlog}
+    # daphne answers 403 to a handshake its application has not accepted within 5 s (its default): under a
+    # reconnect burst that throws away the work done for it, and the client retries later.
+    extra = ["--websocket_connect_timeout", str(int(opts.connect_timeout))] if opts.connect_timeout else []
+    product["daphne_args"] = extra
+    listener = None
+    if opts.mode.startswith("fd"):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port_a))
+        listener.listen(opts.backlog or 50)
+        listener.set_inheritable(True)
+
+    def start_a() -> Any:
+        if listener is not None:
+            return FdServer(listener, env, work / "A.log", extra)
+        return Server(server_args(product, port_a), env, port_a, work / "A.log")
+
+    servers: dict[str, Any] = {"A": start_a(), "B": Server(server_args(product, port_b), env, port_b, work / "B.log")}
+    workers: list[Worker] = []
+    out: dict[str, Any] = {
+        "n": opts.n,
+        "others": opts.others,
+        "backlog": opts.backlog or 50,
+        "mode": opts.mode,
+        "daphne_connect_timeout": opts.connect_timeout or 5,
+        "client_handshake_timeout": opts.handshake_timeout,
+    }
+    try:
+        trigger = Worker([PY, "-m", "bench.trigger", "product"], env, work / "trigger.log")
+        paced = Worker([PY, "-m", "bench.trigger", "product"], env, work / "trigger2.log")
+        loadgen = Worker([PY, "-m", "bench.loadgen"], env, work / "loadgen.log")
+        workers += [trigger, paced, loadgen]
+        trigger.call("reset", active=a_uids + b_uids)
+        paced.call("seq", start=1_000_000)  # its stamps never collide with the other trigger's
+        versions = trigger.call("versions", uids=a_uids + b_uids)["versions"]
+        for c in on_a + on_b:
+            c["v"] = versions[str(c["uid"])]
+        loadgen.call("configure", mode={"product": True, "collect_ids": True, "reconnect": "htmx"})
+        for name, clients in (("A", on_a), ("B", on_b)):
+            port = servers[name].port
+            r = loadgen.call(
+                "connect",
+                url=f"ws://127.0.0.1:{port}/ws/notifications/",
+                origin=f"http://127.0.0.1:{port}",
+                clients=clients,
+                first_frame=True,
+                concurrency=100,
+                timeout=opts.handshake_timeout,
+            )
+            out[f"connect_{name}"] = {k: r[k] for k in ("ok", "failed", "rate", "failures_sample")}
+            if r["failed"]:
+                raise RuntimeError(f"initial connect to {name} failed: {r['failures_sample']}")
+        out["rss_a_mb"] = servers["A"].rss() / 2**20
+
+        # B users' pushes during the whole restart, from a second trigger process.
+        result: dict[str, Any] = {}
+        duration = opts.settle + opts.window
+
+        def pace() -> None:
+            result.update(paced.call("paced", pool=b_uids, rate=opts.rate, duration=duration, tick=1 / opts.rate))
+
+        thread = threading.Thread(target=pace)
+        thread.start()
+        time.sleep(opts.settle / 2)
+
+        old = servers["A"]
+        if opts.mode == "fd-overlap":  # the new process first, on the same socket; then the old one goes
+            t_start = time.monotonic()
+            servers["A"] = start_a()
+            t_listen = time.monotonic()
+        t_stop = time.monotonic()
+        old.stop()
+        t_down = time.monotonic()
+        for _ in range(opts.during):
+            trigger.call("send", uids=a_uids)
+        stored = trigger.call("ids")["ids"]
+        expected = {str(u): stored.get(str(u), []) for u in a_uids}
+        if opts.mode != "fd-overlap":
+            time.sleep(opts.downtime)
+            t_start = time.monotonic()
+            servers["A"] = start_a()
+            t_listen = time.monotonic()
+        t_listen = max(t_listen, t_down)  # overlap: count from the old process gone
+        all_open = converged = open_99 = None
+        last: dict[str, Any] = {}
+        while time.monotonic() - t_listen < opts.window:
+            last = loadgen.call("progress", uids=a_uids, expected=expected)
+            if open_99 is None and last["open"] >= 0.99 * len(a_uids):
+                open_99 = last["now"] - t_listen
+            if all_open is None and last["open"] == len(a_uids):
+                all_open = last["now"] - t_listen
+            if converged is None and last["converged"] == len(a_uids):
+                converged = last["now"] - t_listen
+            if all_open is not None and converged is not None:
+                break
+            time.sleep(0.1)
+        thread.join()
+        stats = loadgen.call("stats", expected=result["expected"], drain=3)
+        out.update(
+            {
+                "stop_s": t_down - t_stop,
+                "down_s": t_listen - t_down,
+                "start_s": t_listen - t_start,
+                "open_99pct_after_listen_s": open_99,
+                "all_open_after_listen_s": all_open,
+                "converged_after_listen_s": converged,
+                "all_open_after_stop_s": None if all_open is None else all_open + (t_listen - t_stop),
+                "converged_after_stop_s": None if converged is None else converged + (t_listen - t_stop),
+                "open_at_end": last.get("open"),
+                "converged_at_end": last.get("converged"),
+                "missing_ids_at_end": last.get("missing_ids"),
+                "reconnect": last.get("reconnect"),
+                "others_push": {k: stats[k] for k in ("expected", "received", "gaps", "dups", "p50", "max")}
+                | {"p99_ms": stats["p99"] * 1000 if stats["p99"] is not None else None},
+                "rss_a_after_mb": servers["A"].rss() / 2**20,
+            }
+        )
+    finally:
+        for w in workers:
+            w.stop()
+        for s in servers.values():
+            s.stop()
+        if listener is not None:
+            listener.close()
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--n", type=int, default=5000)
+    p.add_argument("--others", type=int, default=200)
+    p.add_argument("--rate", type=float, default=50)
+    p.add_argument("--during", type=int, default=2, help="notifications per A user while A is down")
+    p.add_argument("--downtime", type=float, default=0.0, help="extra seconds A stays down")
+    p.add_argument("--settle", type=float, default=4.0)
+    p.add_argument("--window", type=float, default=60.0)
+    p.add_argument("--handshake-timeout", type=float, default=10.0)
+    p.add_argument("--reps", type=int, default=1)
+    p.add_argument(
+        "--connect-timeout", type=float, default=0, help="daphne --websocket_connect_timeout (0: its default, 5 s)"
+    )
+    p.add_argument(
+        "--mode",
+        default="port",
+        choices=["port", "fd-gap", "fd-overlap"],
+        help="port: stop, then start on the port (refused meanwhile); fd-gap: the same on a held socket (queued "
+        "meanwhile); fd-overlap: start the new process on the held socket, then stop the old one",
+    )
+    p.add_argument("--backlog", type=int, default=2048, help="daphne's listen backlog (0: Twisted's default, 50)")
+    opts = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="nbrestart-"))
+    print(f"work dir {work}", flush=True)
+    redis = Redis(work)
+    try:
+        cookies = json.loads(setup_db(work, redis.url, opts.n + opts.others).read_text())
+        for rep in range(opts.reps):
+            load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+            try:
+                r = run({"work": work, "redis": redis, "cookies": [dict(c) for c in cookies]}, opts)
+            except Exception as e:
+                r = {"error": f"{type(e).__name__}: {e}"}
+            r["rep"], r["load_before"] = rep, load
+            print(json.dumps(r), flush=True)
+    finally:
+        redis.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Cheap connects: a socket whose page already shows the database's state gets no state frame again."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from notifications import aarchive, amark_read, anotify, api, aresolve, consumers
+from notifications.state import load_state
+
+from .conftest import connected
+from .test_templatetags import render
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
+
+BADGE = 'id="notification-count"'
+STATUS = 'id="notification-status"'
+
+
+async def version(user: Any) -> str:
+    return (await sync_to_async(load_state)(user)).version
+
+
+def query(v: str) -> dict[str, bytes]:
+    return {"query_string": f"v={v}".encode()}
+
+
+def is_state_frame(frame: str) -> bool:
+    return BADGE in frame and 'id="notification-list"' in frame
+
+
+async def test_the_page_version_is_the_database_version(alice: Any) -> None:
+    await anotify(alice, "one")
+    html = await sync_to_async(render)(alice)
+    [v] = re.findall(r'ws-connect="/ws/notifications/\?v=([0-9a-f]+)"', html)
+    assert v == await version(alice)
+
+
+async def test_same_version_sends_no_state_but_the_socket_is_live(alice: Any, layer: Any) -> None:
+    shown = await anotify(alice, "already on the page")
+    async with connected(alice, **query(await version(alice))) as ws:
+        assert not is_state_frame(ws.state) and BADGE not in ws.state
+        assert STATUS in ws.state and "hidden" in ws.state  # only the live indicator (hides a stale "paused")
+        assert 'class="nb-synced"' in ws.state  # the bar can tell it is connected (the page render lacks it)
+        assert "already on the page" not in ws.state
+        n = await anotify(alice, "pushed after connect")
+        frame = await ws.receive_from()
+        assert f'id="notification-{n.pk}"' in frame and ">2</span>" in frame
+        assert f'id="notification-{shown.pk}"' not in frame
+
+
+async def test_a_skipped_state_still_marks_the_items_as_shown(alice: Any, layer: Any) -> None:
+    n = await anotify(alice, "on the page")
+    async with connected(alice, **query(await version(alice))) as ws:
+        assert not is_state_frame(ws.state)
+        # A late new-item frame for an item the page shows is dropped; one for another item is forwarded.
+        await ws.send_input({"type": "notification.push", "pk": n.pk, "html": "duplicate"})
+        await ws.send_input({"type": "notification.push", "pk": n.pk + 1000, "html": "new one"})
+        assert await ws.receive_from() == "new one"
+
+
+@pytest.mark.parametrize("change", ["notify", "read", "archive", "read_all", "resolve_read"])
+async def test_a_change_between_render_and_connect_sends_the_state(alice: Any, layer: Any, change: str) -> None:
+    first = await anotify(alice, "first")
+    v = await version(alice)
+    if change == "notify":
+        await anotify(alice, "arrived after the page rendered")
+    elif change == "read":
+        await amark_read(alice, first.pk)
+    elif change == "archive":
+        await aarchive(alice, first.pk)
+    elif change == "resolve_read":  # an answer to an item already read changes only its resolution
+        await amark_read(alice, first.pk)
+        v = await version(alice)
+        await aresolve(first, "Approved")
+    else:
+        await sync_to_async(api.mark_all_read)(alice)
+    assert await version(alice) != v
+    async with connected(alice, **query(v)) as ws:
+        assert is_state_frame(ws.state)
+        if change == "notify":
+            assert "arrived after the page rendered" in ws.state
+        if change == "archive":
+            assert f'id="notification-{first.pk}"' not in ws.state
+        if change == "resolve_read":
+            assert "Approved" in ws.state
+
+
+async def test_a_grouped_item_counting_up_changes_the_version(alice: Any, layer: Any) -> None:
+    await anotify(alice, "a comment", group_key="post-1")
+    v = await version(alice)
+    await anotify(alice, "another comment", group_key="post-1")
+    assert await version(alice) != v
+    async with connected(alice, **query(v)) as ws:
+        assert is_state_frame(ws.state)
+
+
+@pytest.mark.parametrize(
+    "query_string", [b"", b"v=", b"v=garbage!", b"v=" + b"a" * 200, b"v=%ff%fe", b"x=1", b"v=%00", b"\xff\xfe"]
+)
+async def test_missing_or_garbage_version_sends_the_state(alice: Any, layer: Any, query_string: bytes) -> None:
+    n = await anotify(alice, "mine")
+    async with connected(alice, query_string=query_string) as ws:
+        assert is_state_frame(ws.state) and f'id="notification-{n.pk}"' in ws.state
+
+
+async def test_another_users_version_never_matches_nor_leaks(alice: Any, bob: Any, layer: Any) -> None:
+    # Both bars empty: the same counts and items, still different versions (the user is in the digest).
+    assert await version(alice) != await version(bob)
+    async with connected(alice, **query(await version(bob))) as ws:
+        assert is_state_frame(ws.state)
+    await anotify(bob, "bob's secret")
+    mine = await anotify(alice, "alice's own")
+    async with connected(alice, **query(await version(bob))) as ws:
+        assert is_state_frame(ws.state)
+        assert "bob's secret" not in ws.state and f'id="notification-{mine.pk}"' in ws.state
+
+
+async def test_paused_live_updates_send_the_state_even_with_the_same_version(alice: Any) -> None:
+    # live=False (the layer is down): the page's bar claims to be live, so the state (with the notice) is sent.
+    await anotify(alice, "one")
+    pks, frame, _ = await sync_to_async(consumers._state_frame)(alice, False, await version(alice))
+    assert is_state_frame(frame) and 'data-live="false"' in frame
+    pks, frame, _ = await sync_to_async(consumers._state_frame)(alice, True, await version(alice))
+    assert not is_state_frame(frame) and len(pks) == 1
