@@ -168,6 +168,8 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
         request,
         "notifications/preferences.html",
         {
+            "base_template": conf.get("BASE_TEMPLATE"),
+            "page_title": _("Notification preferences"),
             "prefs": prefs,
             "rows": list(preferences.kind_rows(prefs)),
             "muted": preferences.is_muted(prefs),
