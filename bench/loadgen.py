@@ -23,7 +23,7 @@ import uvloop
 
 STAMP = re.compile(rb"BENCH t=(\d+\.\d+) s=(\d+)")
 ITEM_ID = re.compile(rb'id="notification-(\d+)"')
-NEW_MARK = b'hx-swap-oob="afterbegin"'  # only the product's new-item frames carry it (state frames do not)
+NEW_MARK = b'hx-swap-oob="afterbegin:#notification-list"'  # only new-item frames (tests/test_rendering.py)
 
 # seq -> latencies (seconds) of every frame that carried it
 LAT: dict[int, list[float]] = defaultdict(list)

@@ -179,3 +179,12 @@ def test_the_readmes_partial_override_example_keeps_the_count(db: Any, settings:
         n = notify(user, "Nightly backup failed", group_key="backup")
     n.refresh_from_db()
     assert "(&times;3)" in rendering.render_item(n)
+
+
+def test_only_new_item_frames_carry_the_mark_the_benchmark_counts(alice: Any) -> None:
+    """bench/loadgen.py tells a new-item frame from the rest by this swap; it must not appear elsewhere."""
+    mark = 'hx-swap-oob="afterbegin:#notification-list"'
+    n = notify(alice, "new")
+    assert mark in rendering.render_new_frame(n, 1)
+    assert mark not in rendering.render_state_frame(State(1, [n]))
+    assert mark not in rendering.render_live_frame() + rendering.render_heartbeat_frame()
