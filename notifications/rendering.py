@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
@@ -83,14 +84,17 @@ def render_new_frames(
     checked against a real render of the first recipient's frame: a partial that shows the id some other way
     (``{{ notification.pk|intcomma }}``, a slug...) makes every frame render on its own, with an error logged.
     """
+    keys = [n.shown() for n in notifications]
+    alike = Counter(keys)
     by_content: dict[tuple[Any, ...], Notification] = {}
     count_part = cache(lambda count: render_count_frame(count))
     shared = cache(lambda key: _shared_new_frame(by_content[key]))
-    for n in notifications:
-        key = n.shown()
+    for n, key in zip(notifications, keys, strict=True):
         by_content.setdefault(key, n)
-        template = shared(key)
-        if template is None:  # the stand-in cannot stand in: this one is rendered on its own
+        # A fragment no other recipient shares (one notify() for one user) is simply rendered: a stand-in
+        # render plus its check would cost two renders instead of one.
+        template = shared(key) if alike[key] > 1 else None
+        if template is None:  # alone, or the stand-in cannot stand in: this one is rendered on its own
             yield n, render_new_frame(n, unread_counts[n.recipient_id])
         else:
             yield n, template.replace(_STAND_IN, str(n.pk)) + count_part(unread_counts[n.recipient_id])
