@@ -122,6 +122,25 @@ def test_focus_goes_on_to_the_next_item_after_a_keyboard_action(server: DemoServ
     expect(page.locator("#notification-panel")).to_be_visible()
 
 
+def test_after_mark_all_read_by_keyboard_the_focus_is_on_the_first_items_dismiss(
+    server: DemoServer, user_page: Any
+) -> None:
+    """Before: "Mark all read" left with the unread count and the focus fell to <body>."""
+    [(alice, pw)] = server.create_users("alice")
+    page = user_page(alice, pw)
+    other_tab = page.context.new_page()
+    other_tab.goto(server.base_url + "/")
+    notify_many(server, alice, 2)
+    expect(items(page)).to_have_count(2)
+    open_bar(page)
+    page.get_by_role("button", name="Mark all read").focus()
+    page.keyboard.press("Enter")
+    expect(items(page).nth(1)).to_have_attribute("data-read", "true")
+    expect(items(page).nth(0).get_by_role("button", name=re.compile("^Dismiss"))).to_be_focused()
+    expect(items(other_tab).nth(1)).to_have_attribute("data-read", "true")
+    assert other_tab.evaluate("document.activeElement.tagName") == "BODY"  # the other tab's focus stays put
+
+
 def test_times_never_read_zero_minutes_ago(server: DemoServer, user_page: Any) -> None:
     [(alice, pw)] = server.create_users("alice")
     page = user_page(alice, pw)

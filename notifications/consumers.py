@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from . import api, conf, credentials, db, protocol, rendering, watchdog
+from .models import Notification
 from .state import load_state
 
 logger = logging.getLogger("notifications")
@@ -59,6 +60,9 @@ class ActionLimiter:
 
 
 limiter = ActionLimiter()
+
+#: Seconds a tab that marked all read waits for the state frame that answers it (and carries its focus on).
+REFOCUS_WINDOW = 10.0
 
 
 def _state_frame(user: Any, live: bool, shown_version: str | None = None) -> tuple[list[int], str, int]:
@@ -100,12 +104,18 @@ def _shown_version(scope: Any) -> str | None:
     return str(values[0])
 
 
-def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> bool:
-    """Run an action if the socket's login still holds (False, and nothing changes, when it does not)."""
+def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> tuple[bool, object]:
+    """Run an action if the socket's login still holds: (True, what it returned), else (False, None) and
+    nothing changes."""
     if not credentials.logins_hold([login])[0]:
-        return False
-    ACTIONS[name](user, data)
-    return True
+        return False, None
+    return True, ACTIONS[name](user, data)
+
+
+def _focus_frame(user: Any, pks: list[int]) -> str:
+    """The focus part for a tab whose "Mark all read" a state answers: onto the first of ``pks``."""
+    first = Notification.objects.filter(recipient_id=user.pk, pk__in=pks[:1]).first()
+    return rendering.render_focus_frame(first)
 
 
 def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -125,6 +135,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     joined = False
     closing = False
     next_check = 0.0
+    refocus_until = 0.0  # see receive()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -200,9 +211,14 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         await self.apply_state(*await db.reading(_state_frame)(self.user, live, shown_version))
 
     async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None:
-        if not self.closing:
-            self.shown = list(pks)
-            await self.send(text_data=self._titled(html, count))
+        if self.closing:
+            return
+        self.shown = list(pks)
+        if self.refocus_until:
+            if time.monotonic() < self.refocus_until:
+                html += await db.reading(_focus_frame)(self.user, self.shown)
+            self.refocus_until = 0.0
+        await self.send(text_data=self._titled(html, count))
 
     def _titled(self, html: str, count: int | None) -> str:
         """The frame, plus this tab's title part when the frame carries a count and the page sent its title."""
@@ -244,13 +260,19 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             return
         name, data = parsed
         try:
-            allowed = await db.writing(_act)(name, self.user, data, self.login)
+            allowed, result = await db.writing(_act)(name, self.user, data, self.login)
         except DatabaseError as error:
             logger.warning("Action %r of user %s failed: %r", name, self.user.pk, error)
             return
         if not allowed:
             await self.revoke()
-        elif not self.watchdog.layer_up:
+            return
+        if name == "read_all" and result:
+            # Its button leaves with the count, and the keyboard focus with it: the state frame that shows the
+            # change (Channels hands this consumer its next message only after this one) carries this tab's
+            # focus on to the list.
+            self.refocus_until = time.monotonic() + REFOCUS_WINDOW
+        if not self.watchdog.layer_up:
             await self.send_state()  # the pushed state cannot arrive through the layer: show the change here
 
     # Channel-layer messages: Channels hands a message of type protocol.PUSH to notification_push, and so on.

@@ -38,6 +38,7 @@ CHANGE_FRAME_TEMPLATE = "partials/notification_frame_change.html"
 TAIL_FRAME_TEMPLATE = "partials/notification_frame_tail.html"
 CONTROLS_TEMPLATE = "partials/notification_controls.html"
 HISTORY_LINK_TEMPLATE = "partials/notification_history_link.html"
+FOCUS_FRAME_TEMPLATE = "partials/notification_frame_focus.html"
 LIVE_FRAME_TEMPLATE = "partials/notification_frame_live.html"
 
 #: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
@@ -141,6 +142,12 @@ def render_controls(notification: Notification, autofocus: str, request: HttpReq
 def render_history_link(request: HttpRequest | None = None) -> str:
     """For the tab that dismissed the last item of its bar: the history link, focused."""
     return render_to_string(HISTORY_LINK_TEMPLATE, {"autofocus": True}, request=request)
+
+
+def render_focus_frame(first: Notification | None) -> str:
+    """For the tab whose "Mark all read" a state frame answers: the focus on ``first``'s Dismiss (else the
+    history link). Appended to that frame, so it lands after the list it points into."""
+    return render_to_string(FOCUS_FRAME_TEMPLATE, _context(notification=first))
 
 
 def render_state_frame(state: State, *, live: bool = True) -> str:

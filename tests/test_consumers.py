@@ -26,7 +26,7 @@ from notifications.protocol import (
     CLOSE_UNSUPPORTED_DATA,
 )
 
-from .conftest import connected, group_members, login_session
+from .conftest import connected, elements, group_members, login_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -112,6 +112,26 @@ async def test_read_all_and_archive_over_the_socket(alice: Any, layer: Any) -> N
         assert f'hx-swap-oob="delete:#notification-{first.pk}"' in frame and ">1</span>" in frame
         await ws.send_json_to({"action": "read_all"})
         assert ">0</span>" in await ws.receive_from()
+
+
+async def test_the_tab_that_marks_all_read_gets_its_focus_back_and_no_other_tab_does(alice: Any, layer: Any) -> None:
+    """Before: "Mark all read" vanished with the count and the keyboard focus fell to the page; now the frame
+    that shows the change to the tab that asked moves its focus to the first item's Dismiss."""
+    await anotify(alice, "older")
+    newest = await anotify(alice, "newest")
+    async with connected(alice) as acting, connected(alice) as other:
+        await acting.send_json_to({"action": "read_all"})
+        frame, elsewhere = await acting.receive_from(), await other.receive_from()
+        [focused] = elements(frame, autofocus=None)
+        assert focused.tag == "button" and "nb__button--dismiss" in str(focused.attrs["class"])
+        [slot] = elements(frame, **{"hx-swap-oob": f"innerHTML:#notification-{newest.pk}-controls"})
+        assert frame.index('id="notification-list"') < frame.index(slot.attrs["hx-swap-oob"] or "")
+        assert elements(elsewhere, autofocus=None) == [] and ">0</span>" in elsewhere
+        # Only that one frame: a later change in another tab moves nobody's focus.
+        await anotify(alice, "later")
+        await acting.receive_from(), await other.receive_from()  # its new-item frame
+        await other.send_json_to({"action": "read_all"})
+        assert elements(await acting.receive_from(), autofocus=None) == []
 
 
 async def test_someone_elses_id_changes_nothing_and_answers_nothing(alice: Any, bob: Any, layer: Any) -> None:
