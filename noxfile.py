@@ -36,14 +36,14 @@ def install(session: nox.Session, django: str) -> None:
 @nox.parametrize(("python", "django"), PAIRS)
 def tests(session: nox.Session, django: str) -> None:
     install(session, django)
-    session.run("python", "-m", "pytest", "tests", "-p", "no:cacheprovider", *session.posargs)
+    session.run("python", "-m", "pytest", "tests", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
 @nox.parametrize(("python", "django"), [NEWEST, LTS])
 def e2e(session: nox.Session, django: str) -> None:
     install(session, django)
-    session.run("python", "-m", "pytest", "e2e", "-p", "no:cacheprovider", *session.posargs)
+    session.run("python", "-m", "pytest", "e2e", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=NEWEST[0])

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -41,11 +42,28 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 def _server_env(workdir: Path, redis_url: str) -> dict[str, str]:
     return {
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'e2e.sqlite3'}",
+        "DATABASE_URL": _database_url(workdir),
         "REDIS_URL": redis_url,
-        # Its own key space, even on a shared Redis.
+        # Its own key space, even on a shared Redis (and beside the other xdist workers' servers).
         "CHANNELS_PREFIX": f"e2e-{uuid.uuid4().hex[:8]}",
     }
+
+
+def _database_url(workdir: Path) -> str:
+    """SQLite in the session's own folder; with a PostgreSQL DATABASE_URL, a fresh database of this test
+    session (and xdist worker) on that server, so parallel workers never migrate or broadcast into one."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return url or f"sqlite:///{workdir / 'e2e.sqlite3'}"
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_e2e_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")

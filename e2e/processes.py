@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -106,12 +108,20 @@ class DemoServer:
         self.daphne_args = daphne_args
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT / "site"), "DJANGO_SETTINGS_MODULE": "demo.settings", **env}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "site"), str(ROOT)]),
+            "DJANGO_SETTINGS_MODULE": "e2e.settings",  # the demo's, with a fast password hasher
+            **env,
+        }
         self.log_path = workdir / f"daphne-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._commands: subprocess.Popen[str] | None = None
+        self._commands_lock = threading.Lock()
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``manage.py *args`` in a process of its own (Django starts for it)."""
         return subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), *args],
             env=self.env,
@@ -121,6 +131,43 @@ class DemoServer:
             check=True,
             timeout=60,
         )
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``manage.py *args`` in this server's long-lived command process (``e2e.commands``): another process
+        than the server, as a worker is, without Django's start per command. Raises like ``manage``."""
+        with self._commands_lock:
+            if self._commands is None:
+                self._commands = subprocess.Popen(
+                    [sys.executable, "-m", "e2e.commands"],
+                    env=self.env,
+                    cwd=ROOT,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            assert self._commands.stdin is not None and self._commands.stdout is not None
+            self._commands.stdin.write(json.dumps(args) + "\n")
+            self._commands.stdin.flush()
+            answer = self._commands.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the command process exited ({self._commands.poll()}) running {args}")
+        result = json.loads(answer)
+        done = subprocess.CompletedProcess(list(args), result["returncode"], result["stdout"], result["stderr"])
+        done.check_returncode()
+        return done
+
+    def close_commands(self) -> None:
+        """End the command process (it also ends by itself when this process exits)."""
+        if self._commands is not None:
+            assert self._commands.stdin is not None and self._commands.stdout is not None
+            self._commands.stdin.close()
+            try:
+                self._commands.wait(10)
+            except subprocess.TimeoutExpired:
+                self._commands.kill()
+                self._commands.wait(5)
+            self._commands.stdout.close()
+            self._commands = None
 
     def start(self) -> None:
         if self.log_path not in DemoServer.log_paths:
@@ -140,6 +187,7 @@ class DemoServer:
         wait_for_port(self.port, proc=self.proc)
 
     def stop(self) -> None:
+        self.close_commands()
         if self.proc is not None:
             stop_process(self.proc)
             self.proc = None
@@ -151,8 +199,8 @@ class DemoServer:
         """Fresh users for one test (unique names, so tests never share state)."""
         suffix = uuid.uuid4().hex[:8]
         users = [(f"{prefix}-{suffix}", f"pw-{prefix}") for prefix in prefixes]
-        self.manage("seed_demo", *(f"{name}:{password}" for name, password in users))
+        self.command("seed_demo", *(f"{name}:{password}" for name, password in users))
         return users
 
     def notify(self, username: str, message: str, *options: str) -> subprocess.CompletedProcess[str]:
-        return self.manage("notify", username, message, *options)
+        return self.command("notify", username, message, *options)

@@ -3,6 +3,7 @@
 # then run ruff and every test, browser tests included. Extra arguments go to pytest, e.g.
 #   scripts/test.sh e2e            only the browser tests
 #   scripts/test.sh -k read        tests whose name contains "read"
+#   TEST_WORKERS=0 scripts/test.sh  in one process (default: one pytest-xdist worker per core)
 # DATABASE_URL / REDIS_URL, when set, run the suite on PostgreSQL / that Redis instead of SQLite and a
 # private redis-server. Failed browser tests leave trace, screenshot and server log in e2e-artifacts/.
 set -euo pipefail
@@ -22,4 +23,6 @@ source scripts/_setup.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 rm -rf e2e-artifacts
-exec .venv/bin/python -m pytest "$@"
+# One pytest-xdist worker per core (TEST_WORKERS=0: none, all in one process); each worker has its own daphne, Redis key
+# space, database and Chromium.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-auto}" "$@"

@@ -19,3 +19,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "loggers": {"notifications": {"level": "INFO", "propagate": True}},
 }
+
+# Parallel workers (pytest-xdist) on one shared REDIS_URL: each its own keys and pub/sub channels.
+if os.environ.get("PYTEST_XDIST_WORKER") and "CONFIG" in CHANNEL_LAYERS["default"]:  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] += "-" + os.environ["PYTEST_XDIST_WORKER"]  # noqa: F405
