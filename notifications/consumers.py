@@ -169,15 +169,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         self.shown: list[int] = []
         self.page_title = _page_title(self.scope)
         # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
-        # item the state already holds is dropped in notification_push.
+        # item the state already holds is dropped in notification_push. (Messages for every socket reach the
+        # process's watchdog, which this socket joins before its read, too.)
         await self.join()
         await self.accept()
-        await self.send_state(_shown_version(self.scope))
         self.watchdog.add(self)
+        await self.send_state(_shown_version(self.scope))
 
     async def join(self) -> bool:
-        """Join the user's group and the broadcast group; False (logged) if the channel layer fails."""
-        self.groups = [protocol.user_group(self.user.pk), protocol.broadcast_group()]
+        """Join the user's group; False (logged) if the channel layer fails."""
+        self.groups = [protocol.user_group(self.user.pk)]
         try:
             async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
                 for group in self.groups:
@@ -297,10 +298,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         parts.append(event["count_html"])
         self.shown = list(event["pks"])
         await self.send(text_data=self._titled("".join(parts), event["count"]))
-
-    async def notification_refresh(self, event: dict[str, Any]) -> None:
-        """Re-read the state (sent to everyone after bulk changes made outside the API)."""
-        await self.send_state()
 
     async def notification_recheck(self, event: dict[str, Any]) -> None:
         """The user row changed (password, is_active...): check this socket's login now."""

@@ -6,6 +6,10 @@ the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to a cha
 is lost the open bars are told live updates are paused; when probes come back every socket re-joins its
 groups if it had to and re-reads its bar, so frames lost in the outage are not lost to the user: the
 database is the backlog.
+
+That channel of its own is also the process's one member of the broadcast group: a message for every socket
+(``refresh_all()``) arrives once per process, and the watchdog re-reads the bars of its sockets in batches,
+instead of each socket subscribing (a second SUBSCRIBE per connect) and reading alone.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any, Protocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
 
-from . import conf, credentials, db, rendering
+from . import conf, credentials, db, protocol, rendering
 from .state import load_states
 
 logger = logging.getLogger("notifications")
@@ -52,12 +56,13 @@ class Watchdog:
         self.layer_up = True
         self._logins: asyncio.Task[None] | None = None
         self._layer: asyncio.Task[None] | None = None
-        self._probe_channel: str | None = None
+        self._channel: str | None = None  # this process's: probes, and its membership of the broadcast group
         self._receiver: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._sent = 0
         self._seen = 0
         self._arrived = asyncio.Event()
+        self._resyncs: set[asyncio.Task[None]] = set()
 
     def add(self, socket: Socket) -> None:
         socket.next_check = time.monotonic() + random.uniform(0, conf.get("SESSION_CHECK_INTERVAL"))
@@ -67,8 +72,12 @@ class Watchdog:
         if conf.get("HEARTBEAT_INTERVAL") and (self._heartbeat is None or self._heartbeat.done()):
             self._heartbeat = asyncio.create_task(self._beat(), name="notifications-heartbeat")
         layer = get_channel_layer()
+        if layer is None:
+            return
+        if self._receiver is None or self._receiver.done():
+            self._receiver = asyncio.create_task(self._receive(layer), name="notifications-receiver")
         # The in-memory layer lives in this process: it cannot go away, so it is not probed.
-        probed = layer is not None and not isinstance(layer, InMemoryChannelLayer)
+        probed = not isinstance(layer, InMemoryChannelLayer)
         if probed and (self._layer is None or self._layer.done()):
             self._layer = asyncio.create_task(self._watch_layer(layer), name="notifications-layer")
 
@@ -84,7 +93,6 @@ class Watchdog:
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
         self._receiver = None
-        self._probe_channel = None
 
     # Logins -----------------------------------------------------------------------------------------------
 
@@ -138,6 +146,7 @@ class Watchdog:
                     logger.warning("The channel layer is back: %d socket(s) re-read their bar.", len(self.sockets))
                     self.layer_up = True
                     # Everything: a Redis that restarted empty has forgotten group memberships, too.
+                    await self._join_broadcast(layer)
                     await self.resync(self.sockets, rejoin=True)
                 else:
                     await self.resync([s for s in self.sockets if not s.joined])
@@ -152,10 +161,9 @@ class Watchdog:
         number = self._sent
         try:
             async with asyncio.timeout(max(1.0, conf.get("LAYER_CHECK_INTERVAL"))):
-                if self._probe_channel is None:
-                    self._probe_channel = await layer.new_channel()
-                    self._receiver = asyncio.create_task(self._receive_probes(layer, self._probe_channel))
-                await layer.send(self._probe_channel, {"type": "notification.probe", "n": number})
+                if self._channel is None:
+                    return False  # the receiver has not got its channel yet: the layer refused it
+                await layer.send(self._channel, {"type": "notification.probe", "n": number})
                 while self._seen < number:
                     self._arrived.clear()
                     await self._arrived.wait()
@@ -163,17 +171,45 @@ class Watchdog:
             return False
         return True
 
-    async def _receive_probes(self, layer: Any, channel: str) -> None:
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the layer is down; the probe loop reports it
-                await asyncio.sleep(0.5)
-                continue
-            self._seen = max(self._seen, message.get("n", 0))
-            self._arrived.set()
+    async def _receive(self, layer: Any) -> None:
+        """The process's channel: probes coming back, and messages for every socket (the broadcast group)."""
+        try:
+            while self._channel is None:
+                try:
+                    self._channel = await layer.new_channel()
+                except Exception:  # the layer is down; the probe loop reports it
+                    await asyncio.sleep(0.5)
+            await self._join_broadcast(layer)
+            while True:
+                try:
+                    message = await layer.receive(self._channel)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the layer is down; the probe loop reports it
+                    await asyncio.sleep(0.5)
+                    continue
+                if message.get("type") == protocol.REFRESH:
+                    task = asyncio.create_task(self.resync(self.sockets))
+                    self._resyncs.add(task)  # held until done (the loop keeps only weak references)
+                    task.add_done_callback(self._resyncs.discard)
+                else:
+                    self._seen = max(self._seen, message.get("n", 0))
+                    self._arrived.set()
+        finally:
+            channel, self._channel = self._channel, None
+            if channel is not None:
+                with contextlib.suppress(Exception):  # the layer is down: its subscriptions went with it
+                    async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                        await layer.group_discard(protocol.broadcast_group(), channel)
+
+    async def _join_broadcast(self, layer: Any) -> None:
+        if self._channel is None:
+            return
+        try:
+            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                await layer.group_add(protocol.broadcast_group(), self._channel)
+        except Exception as error:  # joined again when the layer is back
+            logger.warning("This process could not join the broadcast group: %r", error)
 
     async def _announce_offline(self) -> None:
         html = rendering.render_offline_frame()

@@ -1,0 +1,49 @@
+"""The per-process watchdog: one member of the broadcast group for all of a process's sockets."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+import redis.asyncio
+from channels.db import database_sync_to_async
+
+from notifications import api, protocol
+
+from .conftest import connected, group_members
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
+
+
+@pytest.fixture(params=["in-memory", "redis pub/sub"])
+def either_layer(request: pytest.FixtureRequest, settings: Any, redis_url: str) -> None:
+    if request.param == "in-memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        request.getfixturevalue("pubsub_layer")
+
+
+async def test_a_process_joins_the_broadcast_group_once_whatever_its_sockets(
+    alice: Any, bob: Any, either_layer: None
+) -> None:
+    """Before: every socket joined the broadcast group, and refresh_all() had each read its bar alone; now the
+    process's watchdog is its one member and re-reads its sockets' bars in batches."""
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(connected(user)) for user in (alice, alice, bob)]
+        assert len(group_members(protocol.broadcast_group())) == 1
+        await database_sync_to_async(api.refresh_all)()
+        for ws in sockets:  # and every socket still gets its bar again
+            assert 'id="notification-list"' in await ws.receive_from(timeout=5)
+    assert group_members(protocol.broadcast_group()) == set()  # the last socket gone, the process leaves too
+
+
+async def test_the_process_leaves_its_redis_subscription_with_its_last_socket(
+    alice: Any, pubsub_layer: str, redis_url: str
+) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    channel = f"{pubsub_layer}__group__{protocol.broadcast_group()}"
+    async with connected(alice):
+        assert await client.pubsub_numsub(channel) == [(channel.encode(), 1)]
+    assert await client.pubsub_numsub(channel) == [(channel.encode(), 0)]
+    await client.aclose()
