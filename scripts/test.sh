@@ -23,6 +23,6 @@ source scripts/_setup.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 rm -rf e2e-artifacts
-# One pytest-xdist worker per core (TEST_WORKERS=0: none, all in one process); each worker has its own daphne, Redis key
-# space, database and Chromium.
+# One pytest-xdist worker per core (TEST_WORKERS=0: none, all in one process); each worker has its own
+# daphne, Redis key space, database and Chromium.
 exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-auto}" "$@"
