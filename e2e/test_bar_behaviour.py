@@ -215,7 +215,8 @@ def test_the_page_says_reconnecting_while_its_server_is_gone_and_is_live_soon_af
 def test_an_answered_action_shows_its_outcome_in_every_tab_and_takes_no_second_answer(
     server: DemoServer, user_page: Any
 ) -> None:
-    """Before: after a click both buttons stayed, the other one was still accepted, nothing said the outcome."""
+    """Before: after a click both buttons stayed, the other one was still accepted, nothing said the outcome,
+    and the keyboard focus fell to the page."""
     (alice, alice_pw), (bob, bob_pw) = server.create_users("alice", "bob")
     tab_a = user_page(alice, alice_pw)
     tab_b = tab_a.context.new_page()
@@ -226,12 +227,15 @@ def test_an_answered_action_shows_its_outcome_in_every_tab_and_takes_no_second_a
     open_bar(tab_a)
     item_a = items(tab_a).first
     decline_url = item_a.locator("form", has_text="Decline").get_attribute("action")
-    item_a.get_by_role("button", name="Approve").click()
+    item_a.get_by_role("button", name="Approve").focus()
+    tab_a.keyboard.press("Enter")  # by keyboard: the answer keeps the focus on the item, in this tab only
     for tab in (tab_a, tab_b):
         item = items(tab).first
         expect(item.locator(".nb-item__outcome")).to_have_text("Approved")
         expect(item.get_by_role("button", name=re.compile("Approve|Decline"))).to_have_count(0)
         expect(item).to_have_attribute("data-read", "true")
+    expect(items(tab_a).first.get_by_role("button", name=re.compile("^Dismiss"))).to_be_focused()
+    assert tab_b.evaluate("document.activeElement.tagName") == "BODY"
     token = tab_a.context.cookies()
     csrf = next(c["value"] for c in token if c["name"] == "csrftoken")
     second = tab_a.request.post(server.base_url + str(decline_url), headers={"X-CSRFToken": csrf})

@@ -16,6 +16,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import conf, preferences, protocol, pushes
@@ -118,11 +119,12 @@ def mark_all_read(user: AbstractBaseUser) -> int:
     return changed
 
 
-def resolve(notification: Notification, outcome: str) -> bool:
+def resolve(notification: Notification, outcome: str, *, request: HttpRequest | None = None) -> bool:
     """Answer a notification's actions once: ``outcome`` ("Approved") replaces its buttons in every tab.
 
     Call it from the view an action posts to. False, and nothing changes, when it was answered already (a
-    second click, another tab, another device): refuse that request. Resolving also marks it read.
+    second click, another tab, another device): refuse that request. Resolving also marks it read. Pass the
+    view's ``request``: the tab that answered then keeps the keyboard focus on the item (its button is gone).
     """
     outcome = clean_text(outcome, field="outcome", max_length=200, required=True)
     now = timezone.now()
@@ -134,7 +136,9 @@ def resolve(notification: Notification, outcome: str) -> bool:
     )
     if changed:
         notification.resolution = outcome
-        push_state(notification.recipient_id)
+        tab = request.headers.get(protocol.TAB_HEADER, "") if request is not None else ""
+        focus = (tab, notification.pk) if protocol.valid_tab(tab) else None
+        transaction.on_commit(partial(pushes.states, [notification.recipient_id], focus))
     return changed
 
 
@@ -214,9 +218,9 @@ async def amark_all_read(user: AbstractBaseUser) -> int:
     return await _in_thread(mark_all_read)(user)
 
 
-async def aresolve(notification: Notification, outcome: str) -> bool:
+async def aresolve(notification: Notification, outcome: str, *, request: HttpRequest | None = None) -> bool:
     """Async :func:`resolve`."""
-    return await _in_thread(resolve)(notification, outcome)
+    return await _in_thread(resolve)(notification, outcome, request=request)
 
 
 async def apush_state(user: AbstractBaseUser | int) -> None:

@@ -80,14 +80,24 @@ def _state_frame(user: Any, live: bool, shown_version: str | None = None) -> tup
     return state.pks, rendering.render_state_frame(state, live=live), state.unread_count
 
 
-def _page_title(scope: Any) -> str:
-    """The title of the tab's page (``?title=`` on ws-connect), echoed back into that tab only."""
+def _query(scope: Any, name: str) -> str:
+    """One parameter of the socket URL ("" when absent, or when the query is not one a bar sends)."""
     try:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=10)
     except ValueError:  # more fields than any page of ours sends
         return ""
-    title: str = (query.get("title") or [""])[0]
-    return title[: rendering.MAX_PAGE_TITLE]
+    return str((query.get(name) or [""])[0])
+
+
+def _page_title(scope: Any) -> str:
+    """The title of the tab's page (``?title=`` on ws-connect), echoed back into that tab only."""
+    return _query(scope, "title")[: rendering.MAX_PAGE_TITLE]
+
+
+def _tab(scope: Any) -> str:
+    """The page's name for its tab (``?tab=``), which an action's answer names to give that tab its focus."""
+    tab = _query(scope, "tab")
+    return tab if protocol.valid_tab(tab) else ""
 
 
 def _shown_version(scope: Any) -> str | None:
@@ -112,10 +122,10 @@ def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -
     return True, ACTIONS[name](user, data)
 
 
-def _focus_frame(user: Any, pks: list[int]) -> str:
-    """The focus part for a tab whose "Mark all read" a state answers: onto the first of ``pks``."""
-    first = Notification.objects.filter(recipient_id=user.pk, pk__in=pks[:1]).first()
-    return rendering.render_focus_frame(first)
+def _focus_frame(user: Any, pk: int | None) -> str:
+    """The focus part for the tab that acted: onto item ``pk``'s Dismiss (the history link if it is gone)."""
+    item = Notification.objects.filter(recipient_id=user.pk, pk=pk).active().first() if pk else None
+    return rendering.render_focus_frame(item)
 
 
 def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -168,6 +178,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         # The ids this tab's list holds, newest first, as the browser has them (cut to BAR_SIZE like the list).
         self.shown: list[int] = []
         self.page_title = _page_title(self.scope)
+        self.tab = _tab(self.scope)
         # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
         # item the state already holds is dropped in notification_push. (Messages for every socket reach the
         # process's watchdog, which this socket joins before its read, too.)
@@ -211,14 +222,19 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         live = self.joined and self.watchdog.layer_up
         await self.apply_state(*await db.reading(_state_frame)(self.user, live, shown_version))
 
-    async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None:
+    async def apply_state(
+        self, pks: list[int], html: str, count: int | None = None, *, focus: int | None = None
+    ) -> None:
+        """Send a state frame; ``focus``: this tab acted on that item, and gets the keyboard focus back on it."""
         if self.closing:
             return
         self.shown = list(pks)
-        if self.refocus_until:
-            if time.monotonic() < self.refocus_until:
-                html += await db.reading(_focus_frame)(self.user, self.shown)
+        if self.refocus_until:  # this tab's "Mark all read": on to the first item
+            if time.monotonic() < self.refocus_until and focus is None:
+                focus = self.shown[0] if self.shown else 0
             self.refocus_until = 0.0
+        if focus is not None and (focus == 0 or focus in self.shown):
+            html += await db.reading(_focus_frame)(self.user, focus)
         await self.send(text_data=self._titled(html, count))
 
     def _titled(self, html: str, count: int | None) -> str:
@@ -285,8 +301,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             await self.send(text_data=self._titled(event["html"], event.get("count")))
 
     async def notification_state(self, event: dict[str, Any]) -> None:
-        """This user's whole bar, after a change in any tab or device."""
-        await self.apply_state(event["pks"], event["html"], event.get("count"))
+        """This user's whole bar, after a change in any tab or device (and the focus, if this tab acted)."""
+        focus = event.get("focus") or {}
+        pk = focus.get("pk") if self.tab and focus.get("tab") == self.tab else None
+        await self.apply_state(event["pks"], event["html"], event.get("count"), focus=pk)
 
     async def notification_change(self, event: dict[str, Any]) -> None:
         """One item of this user's bar changed: touch only it, so focus elsewhere in the list survives."""

@@ -34,6 +34,9 @@ REFRESH = "notification.refresh"  # every socket re-reads its bar
 
 Message = dict[str, Any]
 
+#: The header with which the bar's htmx requests name their tab (the bar's ``?tab=`` on its socket, too).
+TAB_HEADER = "X-Notification-Tab"
+
 _NAMESPACE_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -47,6 +50,14 @@ def _digest(secret_key: str) -> str:
     # One-way: a group name shows nothing of the key. Rotating the key moves the namespace (see the README).
     digest = salted_hmac("notifications.protocol.namespace", "groups", secret=secret_key, algorithm="sha256")
     return digest.hexdigest()[:12]
+
+
+_TAB_CHARS = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+
+
+def valid_tab(value: object) -> bool:
+    """A tab's name as the bar makes them (``secrets.token_urlsafe``), not anything a client could send."""
+    return isinstance(value, str) and bool(_TAB_CHARS.match(value))
 
 
 def valid_namespace(value: object) -> bool:
@@ -68,8 +79,13 @@ def push(pk: int, html: str, count: int | None = None) -> Message:
     return {"type": PUSH, "pk": pk, "html": html, "count": count}
 
 
-def state(pks: list[int], html: str, count: int | None = None) -> Message:
-    return {"type": STATE, "pks": pks, "html": html, "count": count}
+def state(pks: list[int], html: str, count: int | None = None, focus: tuple[str, int] | None = None) -> Message:
+    """A user's whole bar; ``focus`` (a tab's name, an item's pk): that tab acted on that item, and gets its
+    keyboard focus back on it."""
+    message: Message = {"type": STATE, "pks": pks, "html": html, "count": count}
+    if focus is not None:
+        message["focus"] = {"tab": focus[0], "pk": focus[1]}
+    return message
 
 
 def change(pk: int, pks: list[int], count: int, parts: dict[str, Any]) -> Message:

@@ -21,10 +21,13 @@ def new_items(created: list[Notification]) -> None:
     )
 
 
-def states(user_pks: list[Any]) -> None:
-    """Each user's whole bar, rendered once per user, to all of their tabs."""
+def states(user_pks: list[Any], focus: tuple[str, int] | None = None) -> None:
+    """Each user's whole bar, rendered once per user, to all of their tabs (``focus``: see protocol.state)."""
     delivery.send(
-        (protocol.user_group(pk), protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count))
+        (
+            protocol.user_group(pk),
+            protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count, focus),
+        )
         for pk, state in load_states(user_pks).items()
     )
 

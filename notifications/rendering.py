@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache, lru_cache
@@ -64,7 +65,8 @@ def _context(**extra: Any) -> dict[str, Any]:
 
 def render_bar(state: State, request: HttpRequest | None = None, *, page_title: str = "") -> SafeString:
     """The whole bar, for a page's first render (``{% notification_bar %}``) and the reconnect view."""
-    context = _context(state=state, page_title=page_title[:MAX_PAGE_TITLE])
+    # tab: a random name for this page, so an action's answer can find the tab that acted (see protocol.state).
+    context = _context(state=state, page_title=page_title[:MAX_PAGE_TITLE], tab=secrets.token_urlsafe(12))
     return render_to_string(BAR_TEMPLATE, context, request=request)
 
 
@@ -144,10 +146,10 @@ def render_history_link(request: HttpRequest | None = None) -> str:
     return render_to_string(HISTORY_LINK_TEMPLATE, {"autofocus": True}, request=request)
 
 
-def render_focus_frame(first: Notification | None) -> str:
-    """For the tab whose "Mark all read" a state frame answers: the focus on ``first``'s Dismiss (else the
-    history link). Appended to that frame, so it lands after the list it points into."""
-    return render_to_string(FOCUS_FRAME_TEMPLATE, _context(notification=first))
+def render_focus_frame(notification: Notification | None) -> str:
+    """For the tab that acted (its "Mark all read", an answer to an item's action), appended to the state frame
+    that shows the outcome: the focus on ``notification``'s Dismiss, else the history link."""
+    return render_to_string(FOCUS_FRAME_TEMPLATE, _context(notification=notification))
 
 
 def render_state_frame(state: State, *, live: bool = True) -> str:

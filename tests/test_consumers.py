@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
+from django.test import RequestFactory
 from django.utils import timezone
 
 from notifications import anotify, api, consumers, protocol
@@ -131,6 +132,31 @@ async def test_the_tab_that_marks_all_read_gets_its_focus_back_and_no_other_tab_
         await anotify(alice, "later")
         await acting.receive_from(), await other.receive_from()  # its new-item frame
         await other.send_json_to({"action": "read_all"})
+        assert elements(await acting.receive_from(), autofocus=None) == []
+
+
+async def test_only_the_tab_that_answered_an_action_gets_its_focus_back(alice: Any, layer: Any) -> None:
+    """Before: Approve/Decline left with the answer and the keyboard focus fell to the page. The answering
+    view passes its request to resolve(); the tab named by its X-Notification-Tab header gets the focus on the
+    item's Dismiss, with the frame that shows the outcome."""
+    n = await anotify(alice, "Deploy?", actions=[{"label": "Approve", "url": "/a/"}])
+    tabs = {"acting": "tab-acting-0001", "other": "tab-other-00001"}
+    async with (
+        connected(alice, query_string=f"tab={tabs['acting']}".encode()) as acting,
+        connected(alice, query_string=f"tab={tabs['other']}".encode()) as other,
+    ):
+        request = RequestFactory().post("/a/", headers={protocol.TAB_HEADER: tabs["acting"]})
+        assert await api.aresolve(n, "Approved", request=request)
+        frame, elsewhere = await acting.receive_from(), await other.receive_from()
+        [focused] = elements(frame, autofocus=None)
+        assert focused.tag == "button" and "nb__button--dismiss" in str(focused.attrs["class"])
+        assert elements(frame, **{"hx-swap-oob": f"innerHTML:#notification-{n.pk}-controls"})
+        assert elements(elsewhere, autofocus=None) == [] and "Approved" in elsewhere
+        # A name no tab has (or none: resolve() without a request) moves nobody's focus.
+        n2 = await anotify(alice, "Again?", actions=[{"label": "Approve", "url": "/a/"}])
+        await acting.receive_from(), await other.receive_from()  # its new-item frame
+        stranger = RequestFactory().post("/a/", headers={protocol.TAB_HEADER: "tab-nobody-0001"})
+        assert await api.aresolve(n2, "Approved", request=stranger)
         assert elements(await acting.receive_from(), autofocus=None) == []
 
 
