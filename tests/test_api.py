@@ -207,14 +207,14 @@ async def test_anotify_from_async_code(alice: Any, sent: list[Any]) -> None:
 
 def test_resolve_answers_once_and_pushes_the_outcome(alice: Any, monkeypatch: Any) -> None:
     """Before: an action could be answered again and again; nothing recorded or showed the outcome."""
-    from notifications import api, rendering, resolve
+    from notifications import pushes, rendering, resolve
     from notifications.state import load_state
 
     n = notify(alice, "Approve the release?", actions=[{"label": "Approve", "url": "/a/"}])
     pushed: list[Any] = []
-    monkeypatch.setattr(api, "push_state", pushed.append)
+    monkeypatch.setattr(pushes, "states", lambda pks, focus=None: pushed.append((pks, focus)))
     assert resolve(n, "Approved") is True
-    assert pushed == [alice.pk]  # the new state goes to every tab
+    assert pushed == [([alice.pk], None)]  # the new state goes to every tab (no request: no tab to refocus)
     assert resolve(n, "Declined") is False  # the second answer is refused
     n.refresh_from_db()
     assert n.resolution == "Approved" and n.is_read

@@ -35,7 +35,7 @@ def is_state_frame(frame: str) -> bool:
 async def test_the_page_version_is_the_database_version(alice: Any) -> None:
     await anotify(alice, "one")
     html = await sync_to_async(render)(alice)
-    [v] = re.findall(r'ws-connect="/ws/notifications/\?v=([0-9a-f]+)"', html)
+    [v] = re.findall(r'ws-connect="/ws/notifications/\?v=([0-9a-f]+)&amp;tab=[\w-]+"', html)
     assert v == await version(alice)
 
 
