@@ -160,12 +160,8 @@ class DemoServer:
         """End the command process (it also ends by itself when this process exits)."""
         if self._commands is not None:
             assert self._commands.stdin is not None and self._commands.stdout is not None
-            self._commands.stdin.close()
-            try:
-                self._commands.wait(10)
-            except subprocess.TimeoutExpired:
-                self._commands.kill()
-                self._commands.wait(5)
+            self._commands.stdin.close()  # it is idle between commands: end of input or SIGTERM, either ends it
+            stop_process(self._commands)
             self._commands.stdout.close()
             self._commands = None
 
