@@ -27,7 +27,7 @@ from django.db import DatabaseError
 
 from . import api, conf, credentials, db, protocol, rendering, watchdog
 from .models import Notification
-from .state import load_state
+from .state import load_states
 
 logger = logging.getLogger("notifications")
 
@@ -65,19 +65,34 @@ limiter = ActionLimiter()
 REFOCUS_WINDOW = 10.0
 
 
-def _state_frame(user: Any, live: bool, shown_version: str | None = None) -> tuple[list[int], str, int]:
-    """The user's items, the frame to send and the unread count: the state, or only the live indicator if the
-    tab shows that state already.
+#: What a socket asks for its state frame: (user pk, live, the version its page shows or None).
+FrameRequest = tuple[Any, bool, str | None]
 
-    ``shown_version`` is the version of the state the page rendered (``?v=`` in the socket URL). While live,
+
+def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, tuple[list[int], str, int]]:
+    """Each request's items, frame and unread count: the state, or only the live indicator if the tab shows
+    that state already. The users' states are read together (two queries, see ``state.load_states``).
+
+    The shown version is the version of the state the page rendered (``?v=`` in the socket URL). While live,
     a match means the page shows exactly the database's state: rendering and sending it again is skipped, and
     only the (constant, tiny) live frame is sent, which also hides a "paused" notice left from before a
     reconnect. Anything else (no version, a stale one, another user's, live updates paused) sends the state.
     """
-    state = load_state(user)
-    if live and shown_version is not None and shown_version == state.version:
-        return state.pks, rendering.render_live_frame(), state.unread_count
-    return state.pks, rendering.render_state_frame(state, live=live), state.unread_count
+    states = load_states({pk for pk, _, _ in requests})
+    frames = {}
+    for pk, live, shown_version in requests:
+        state = states[pk]
+        if live and shown_version is not None and shown_version == state.version:
+            html = rendering.render_live_frame()
+        else:
+            html = rendering.render_state_frame(state, live=live)
+        frames[pk, live, shown_version] = (state.pks, html, state.unread_count)
+    return frames
+
+
+#: Sockets connecting at the same moment (a page-load storm, a restarted server's tabs) read their states
+#: together: a few database calls for a burst, not one per socket.
+state_frames = db.Batched(_state_frames)
 
 
 def _query(scope: Any, name: str) -> str:
@@ -220,7 +235,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
 
     async def send_state(self, shown_version: str | None = None) -> None:
         live = self.joined and self.watchdog.layer_up
-        await self.apply_state(*await db.reading(_state_frame)(self.user, live, shown_version))
+        await self.apply_state(*await state_frames.get((self.user.pk, live, shown_version)))
 
     async def apply_state(
         self, pks: list[int], html: str, count: int | None = None, *, focus: int | None = None

@@ -1,10 +1,11 @@
-"""Whether the logins open sockets were made with still hold, checked against the database now.
+"""Who a session logs in, and whether the logins open sockets were made with still hold, for many at once.
 
 After connect a session may be deleted (logout on another path, an admin clearing sessions), expire, or stop
 matching its user (password changed), and the user may be deactivated by a queryset ``update()`` that sends
 no signal. These are Django's own ``get_user()`` rules, without its side effects (a socket cannot set a
 cookie, so nothing is flushed or rotated here), for many sockets at once: with the database session engine
-and ``ModelBackend`` a batch costs two queries, whatever its size.
+and ``ModelBackend`` a batch costs two queries, whatever its size. The same rules authenticate a burst of
+handshakes (:mod:`notifications.auth`).
 """
 
 from __future__ import annotations
@@ -41,27 +42,36 @@ def login_holds(user_pk: Any, session_key: str | None, *, has_session: bool = Tr
 
 def logins_hold(logins: Sequence[Login]) -> list[bool]:
     """:func:`login_holds` for each of ``logins``, in order."""
-    sessions = _sessions({login.session_key for login in logins if login.has_session and login.session_key})
-    wanted: list[tuple[str | None, str] | None] = []  # (backend path, user pk) each login needs
-    for login in logins:
-        if not login.has_session:
-            wanted.append((None, str(login.user_pk)))
-            continue
-        data = sessions.get(login.session_key or "", {})
-        path = data.get(BACKEND_SESSION_KEY)
-        ok = str(data.get(SESSION_KEY)) == str(login.user_pk) and path in settings.AUTHENTICATION_BACKENDS
-        wanted.append((path, str(login.user_pk)) if ok else None)
-    users = _users({w for w in wanted if w is not None})
+    by_session = session_users({login.session_key for login in logins if login.has_session and login.session_key})
+    sessionless = _users({(None, str(login.user_pk)) for login in logins if not login.has_session})
     results = []
-    for login, want in zip(logins, wanted, strict=True):
-        user = users.get(want) if want is not None else None
-        if user is None:
-            results.append(False)
-        elif not login.has_session or not hasattr(user, "get_session_auth_hash"):
-            results.append(True)
+    for login in logins:
+        if login.has_session:
+            user = by_session.get(login.session_key or "")
         else:
-            results.append(_hash_matches(user, sessions[login.session_key or ""].get(HASH_SESSION_KEY)))
+            user = sessionless.get((None, str(login.user_pk)))
+        results.append(user is not None and str(user.pk) == str(login.user_pk))
     return results
+
+
+def session_users(session_keys: Iterable[str]) -> dict[str, Any]:
+    """The user each live session logs in now, by session key; a key that logs nobody in is left out."""
+    sessions = _sessions(session_keys)
+    wanted: dict[str, tuple[str | None, str]] = {}  # session key: (backend path, user pk)
+    for key, data in sessions.items():
+        path, pk = data.get(BACKEND_SESSION_KEY), data.get(SESSION_KEY)
+        if pk is not None and isinstance(path, str) and path in settings.AUTHENTICATION_BACKENDS:
+            wanted[key] = (path, str(pk))
+    users = _users(set(wanted.values()))
+    found = {}
+    for key, want in wanted.items():
+        user = users.get(want)
+        if user is None:
+            continue
+        if hasattr(user, "get_session_auth_hash") and not _hash_matches(user, sessions[key].get(HASH_SESSION_KEY)):
+            continue
+        found[key] = user
+    return found
 
 
 def _sessions(keys: Iterable[str]) -> dict[str, dict[str, Any]]:

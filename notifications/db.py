@@ -8,20 +8,28 @@ The pools' threads live as long as the process, so each keeps its database conne
 (``CONN_MAX_AGE`` aside: Django's advice to disable persistent connections under ASGI is about threads made
 per request, and these are six per process). A connection is closed after a call that broke it, or left a
 transaction open. Opening one per call was about a fifth of a connect's CPU on SQLite (py-spy, ``bench.connect``).
+
+:class:`Batched` turns a lookup of many keys into a lookup of one: the keys asked for while a call is on its
+way go together in the next call, so a burst of handshakes (a page load storm, a restarted server's sockets
+coming back) costs a few database calls, not a few per socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from asgiref.sync import SyncToAsync
 from django.db import connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 READ_THREADS, WRITE_THREADS = 4, 2
 READS = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="notifications-read")
@@ -70,3 +78,59 @@ def close_connections() -> None:
 
         for future in [pool.submit(close) for _ in range(size)]:
             future.result()
+
+
+class Batched(Generic[K, V]):
+    """``lookup(keys) -> {key: value}`` on the read pool, asked one key at a time by many coroutines.
+
+    The first key starts a call on the next turn of the event loop, with every key asked for until then;
+    keys asked for while a call runs wait for it and go in the next one (at most ``limit`` per call). One call
+    per event loop runs at a time, so a lookup never takes more than one of the pool's threads. The lookup
+    answers every key it is given; an exception reaches every key of its call.
+    """
+
+    def __init__(self, lookup: Callable[[list[K]], dict[K, V]], *, limit: int = 500) -> None:
+        self.lookup = reading(lookup)
+        self.limit = limit
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue[K, V]] = weakref.WeakKeyDictionary()
+
+    async def get(self, key: K) -> V:
+        loop = asyncio.get_running_loop()
+        queue = self._queues.setdefault(loop, _Queue())
+        future: asyncio.Future[V] = loop.create_future()
+        queue.waiting.setdefault(key, []).append(future)
+        if queue.task is None:
+            queue.task = loop.create_task(self._drain(queue), name="notifications-batch")
+        return await future
+
+    async def _drain(self, queue: _Queue[K, V]) -> None:
+        batch: dict[K, list[asyncio.Future[V]]] = {}
+        try:
+            while queue.waiting:
+                batch = {key: queue.waiting.pop(key) for key in list(queue.waiting)[: self.limit]}
+                try:
+                    found = await self.lookup(list(batch))
+                except Exception as error:
+                    for future in _pending(batch):
+                        future.set_exception(error)
+                else:
+                    for key, futures in batch.items():
+                        for future in futures:
+                            if not future.done():  # its socket went away meanwhile
+                                future.set_result(found[key])
+        finally:
+            queue.task = None
+            # Only when this task was cancelled (its loop is closing): nobody waits for an answer forever.
+            for future in _pending({**batch, **queue.waiting}):
+                future.cancel()
+            queue.waiting.clear()
+
+
+def _pending(batch: dict[K, list[asyncio.Future[V]]]) -> list[asyncio.Future[V]]:
+    return [future for futures in batch.values() for future in futures if not future.done()]
+
+
+class _Queue(Generic[K, V]):
+    def __init__(self) -> None:
+        self.waiting: dict[K, list[asyncio.Future[V]]] = {}
+        self.task: asyncio.Task[None] | None = None

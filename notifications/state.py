@@ -8,14 +8,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Window
-from django.db.models.functions import RowNumber
+from django.db import connection
+from django.db.models import Count
 
 from . import conf
 from .models import Notification
 
 # Ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 2000
+# Users per UNION ALL of their latest items: under SQLite's 500 terms of a compound SELECT.
+UNION = 200
 
 
 @dataclass(frozen=True)
@@ -70,22 +72,35 @@ def unread_counts(user_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-def load_states(user_ids: Iterable[int]) -> dict[int, State]:
-    """Many users' bars at once: the latest items via ROW_NUMBER() per user, plus :func:`unread_counts`."""
+def load_states(user_ids: Iterable[Any]) -> dict[Any, State]:
+    """Many users' bars at once: :func:`latest_items` plus :func:`unread_counts` (two queries per chunk)."""
     ids = sorted(set(user_ids))
-    size = conf.get("BAR_SIZE")
-    items: dict[int, list[Notification]] = defaultdict(list)
-    rank = Window(RowNumber(), partition_by=[F("recipient_id")], order_by=[F("updated_at").desc(), F("id").desc()])
-    for chunk in chunks(ids):
-        rows = (
-            Notification.objects.visible()
-            .active()
-            .filter(recipient_id__in=chunk)
-            .annotate(rank=rank)
-            .filter(rank__lte=size)
-            .order_by("recipient_id", "rank")
-        )
-        for n in rows:
+    items: dict[Any, list[Notification]] = defaultdict(list)
+    for chunk in chunks(ids, UNION):
+        for n in latest_items(chunk):
             items[n.recipient_id].append(n)
     counts = unread_counts(ids)
     return {pk: State(unread_count=counts[pk], items=items[pk], user_pk=pk) for pk in ids}
+
+
+def latest_items(user_ids: Sequence[Any]) -> list[Notification]:
+    """Each user's latest ``BAR_SIZE`` active items, in one query: the indexed ``LIMIT`` read of
+    :func:`load_state` once per user, joined by ``UNION ALL`` (a window function would rank every row a
+    user has). Compiling a read costs ~0.3 ms, so it is compiled twice, not once per user: the parameters
+    that differ between two users' reads are where each user's id goes."""
+    latest = Notification.objects.visible().active().order_by("-updated_at", "-id")
+    size = conf.get("BAR_SIZE")
+    if len(user_ids) < 2:
+        return [n for pk in user_ids for n in latest.filter(recipient_id=pk)[:size]]
+    sql, first = latest.filter(recipient_id=user_ids[0])[:size].query.sql_with_params()
+    _, second = latest.filter(recipient_id=user_ids[1])[:size].query.sql_with_params()
+    slots = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+    recipient = Notification._meta.get_field("recipient")
+    params: list[Any] = []
+    for pk in user_ids:
+        value = recipient.get_db_prep_value(pk, connection)
+        params += [value if i in slots else param for i, param in enumerate(first)]
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS latest_{n}" for n in range(len(user_ids)))
+    rows = list(Notification.objects.raw(union, params))
+    rows.sort(key=lambda n: (n.updated_at, n.pk), reverse=True)  # a UNION's order is not its parts'
+    return rows

@@ -8,8 +8,8 @@ groups if it had to and re-reads its bar, so frames lost in the outage are not l
 database is the backlog.
 
 That channel of its own is also the process's one member of the broadcast group: a message for every socket
-(``refresh_all()``) arrives once per process, and the watchdog re-reads the bars of its sockets in batches,
-instead of each socket subscribing (a second SUBSCRIBE per connect) and reading alone.
+(``refresh_all()``) arrives once per process, and the watchdog has its sockets re-read their bars together
+(in batches), instead of each socket subscribing (a second SUBSCRIBE per connect) and reading alone.
 """
 
 from __future__ import annotations
@@ -26,12 +26,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
 
 from . import conf, credentials, db, protocol, rendering
-from .state import load_states
 
 logger = logging.getLogger("notifications")
 
-#: Users whose bars one database call renders after an outage (the first frames go out sooner).
-RESYNC_BATCH = 500
 #: Logins one database call re-checks (two queries with the database session engine).
 CHECK_BATCH = 500
 
@@ -46,7 +43,7 @@ class Socket(Protocol):
 
     async def join(self) -> bool: ...
     async def revoke(self) -> None: ...
-    async def apply_state(self, pks: list[int], html: str, count: int | None = None) -> None: ...
+    async def send_state(self, shown_version: str | None = None) -> None: ...
     async def send(self, text_data: str) -> None: ...
 
 
@@ -218,27 +215,16 @@ class Watchdog:
                 await socket.send(text_data=html)
 
     async def resync(self, sockets: Iterable[Socket], *, rejoin: bool = False) -> None:
-        """Re-join groups (where a join failed, or all), then send each socket its bar, read in batches."""
+        """Re-join groups (where a join failed, or all), then send each socket its bar. The sockets ask at
+        once, so their states are read in batches (``consumers.state_frames``), not one call per socket."""
         sockets = list(sockets)
         for socket in sockets:
             if rejoin or not socket.joined:
                 await socket.join()
-        by_user: dict[Any, list[Socket]] = {}
-        for socket in sockets:
-            by_user.setdefault(socket.user.pk, []).append(socket)
-        users = list(by_user)
-        for start in range(0, len(users), RESYNC_BATCH):
-            frames = await db.reading(_state_frames)(users[start : start + RESYNC_BATCH], self.layer_up)
-            for pk, (pks, html, count) in frames.items():
-                for socket in by_user[pk]:
-                    await socket.apply_state(pks, html, count)
-
-
-def _state_frames(user_ids: list[Any], live: bool) -> dict[Any, tuple[list[int], str, int]]:
-    return {
-        pk: (state.pks, rendering.render_state_frame(state, live=live), state.unread_count)
-        for pk, state in load_states(user_ids).items()
-    }
+        results = await asyncio.gather(*(socket.send_state() for socket in sockets), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, Exception)]
+        if failed:  # the next probe or refresh sends them again
+            logger.warning("Could not re-send the bars of %d socket(s): %r", len(failed), failed[0])
 
 
 _watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -122,7 +123,33 @@ async def test_another_users_version_never_matches_nor_leaks(alice: Any, bob: An
 async def test_paused_live_updates_send_the_state_even_with_the_same_version(alice: Any) -> None:
     # live=False (the layer is down): the page's bar claims to be live, so the state (with the notice) is sent.
     await anotify(alice, "one")
-    pks, frame, _ = await sync_to_async(consumers._state_frame)(alice, False, await version(alice))
+    pks, frame, _ = await consumers.state_frames.get((alice.pk, False, await version(alice)))
     assert is_state_frame(frame) and 'data-live="false"' in frame
-    pks, frame, _ = await sync_to_async(consumers._state_frame)(alice, True, await version(alice))
+    pks, frame, _ = await consumers.state_frames.get((alice.pk, True, await version(alice)))
     assert not is_state_frame(frame) and len(pks) == 1
+
+
+async def test_sockets_connecting_together_read_their_states_in_one_call(monkeypatch: Any) -> None:
+    """Before: each socket read its own state (a thread hop and two queries per socket); a burst of
+    handshakes now reads every state in one call, and each socket still gets its own user's bar."""
+    from contextlib import AsyncExitStack
+
+    from django.contrib.auth import get_user_model
+
+    users = [await sync_to_async(get_user_model().objects.create_user)(f"user{i}") for i in range(8)]
+    for user in users:
+        await anotify(user, f"for {user.username}")
+    calls: list[set[Any]] = []
+    load_states = consumers.load_states
+
+    def counting(user_ids: Any) -> Any:
+        calls.append(set(user_ids))
+        return load_states(user_ids)
+
+    monkeypatch.setattr(consumers, "load_states", counting)
+    async with AsyncExitStack() as stack:
+        sockets = await asyncio.gather(*(stack.enter_async_context(connected(user)) for user in users))
+        for user, ws in zip(users, sockets, strict=True):
+            assert is_state_frame(ws.state) and f"for {user.username}<" in ws.state
+            assert all(f"for {other.username}<" not in ws.state for other in users if other != user)
+    assert calls == [{user.pk for user in users}]

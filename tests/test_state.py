@@ -53,6 +53,25 @@ def test_many_users_read_at_once_agree_with_one_at_a_time(settings: Any) -> None
         assert (batch[user.pk].unread_count, batch[user.pk].pks) == (one.unread_count, one.pks)
 
 
+def test_a_batch_reads_each_users_latest_items_with_a_limit_in_two_queries(
+    alice: Any, bob: Any, settings: Any, django_assert_num_queries: Any
+) -> None:
+    """Before: ROW_NUMBER() over every active row of each user in the batch (a heavy user's whole history
+    ranked on each connect). Now each user's read stops at BAR_SIZE rows, as load_state's does."""
+    settings.NOTIFICATIONS = {"BAR_SIZE": 2}
+    for i in range(5):
+        notify(alice, f"a{i}")
+    notify(bob, "b0")
+    with django_assert_num_queries(2) as queries:
+        states = load_states([alice.pk, bob.pk, 10**9])
+    items_query = next(q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"])
+    assert items_query.count("LIMIT 2") == 3 and "ROW_NUMBER" not in items_query.upper()
+    assert [n.message for n in states[alice.pk].items] == ["a4", "a3"]
+    assert [n.message for n in states[bob.pk].items] == ["b0"]
+    assert states[10**9] == State(unread_count=0, items=[])
+    assert states[alice.pk] == load_state(alice)
+
+
 def test_unread_counts_take_one_query_per_chunk(alice: Any, bob: Any, django_assert_num_queries: Any) -> None:
     notify(alice, "a")
     notify(alice, "b")
