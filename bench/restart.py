@@ -76,6 +76,17 @@ class FdServer:
         stop_process(self.proc)
 
 
+def reuseport_listener(port: int, backlog: int) -> socket.socket:
+    """A listening socket on ``port`` that other processes' sockets with SO_REUSEPORT share."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(backlog)
+    listener.set_inheritable(True)
+    return listener
+
+
 def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
     work: Path = ctx["work"]
     redis: Redis = ctx["redis"]
@@ -101,6 +112,14 @@ def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
     def start_a() -> Any:
         if listener is not None:
             return FdServer(listener, env, work / "A.log", extra)
+        if opts.mode == "reuseport":
+            # A socket of its own for each process, in one SO_REUSEPORT group: the old process's listener
+            # leaves the group when it exits, and the new one's stays (as systemd's ReusePort=yes sockets do).
+            own = reuseport_listener(port_a, opts.backlog or 50)
+            try:
+                return FdServer(own, env, work / "A.log", extra)
+            finally:
+                own.close()  # daphne holds it now; a copy here would keep taking connections after it exits
         return Server(server_args(product, port_a), env, port_a, work / "A.log")
 
     servers: dict[str, Any] = {"A": start_a(), "B": Server(server_args(product, port_b), env, port_b, work / "B.log")}
@@ -152,7 +171,7 @@ def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
         time.sleep(opts.settle / 2)
 
         old = servers["A"]
-        if opts.mode == "fd-overlap":  # the new process first, on the same socket; then the old one goes
+        if opts.mode in ("fd-overlap", "reuseport"):  # the new process first, on the port; then the old one goes
             t_start = time.monotonic()
             servers["A"] = start_a()
             t_listen = time.monotonic()
@@ -163,7 +182,7 @@ def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
             trigger.call("send", uids=a_uids)
         stored = trigger.call("ids")["ids"]
         expected = {str(u): stored.get(str(u), []) for u in a_uids}
-        if opts.mode != "fd-overlap":
+        if opts.mode not in ("fd-overlap", "reuseport"):
             time.sleep(opts.downtime)
             t_start = time.monotonic()
             servers["A"] = start_a()
@@ -230,9 +249,10 @@ def main() -> None:
     p.add_argument(
         "--mode",
         default="port",
-        choices=["port", "fd-gap", "fd-overlap"],
+        choices=["port", "fd-gap", "fd-overlap", "reuseport"],
         help="port: stop, then start on the port (refused meanwhile); fd-gap: the same on a held socket (queued "
-        "meanwhile); fd-overlap: start the new process on the held socket, then stop the old one",
+        "meanwhile); fd-overlap: start the new process on the held socket, then stop the old one; reuseport: "
+        "start the new process on a socket of its own in the port's SO_REUSEPORT group, then stop the old one",
     )
     p.add_argument("--backlog", type=int, default=2048, help="daphne's listen backlog (0: Twisted's default, 50)")
     opts = p.parse_args()

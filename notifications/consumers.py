@@ -80,10 +80,11 @@ def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, tuple[list
     """
     states = load_states({pk for pk, _, _ in requests})
     frames = {}
+    live_frame = ""  # the same for every tab: rendered once per call
     for pk, live, shown_version in requests:
         state = states[pk]
         if live and shown_version is not None and shown_version == state.version:
-            html = rendering.render_live_frame()
+            html = live_frame = live_frame or rendering.render_live_frame()
         else:
             html = rendering.render_state_frame(state, live=live)
         frames[pk, live, shown_version] = (state.pks, html, state.unread_count)
