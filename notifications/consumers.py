@@ -204,7 +204,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         await self.send_state(_shown_version(self.scope))
 
     async def join(self) -> bool:
-        """Join the user's group; False (logged) if the channel layer fails."""
+        """Join the user's group; False (logged) if the channel layer fails, or this socket has ended."""
+        if self.closing:  # left already: a join now would leave a membership nobody discards
+            return False
         self.groups = [protocol.user_group(self.user.pk)]
         try:
             async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
@@ -218,6 +220,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         return self.joined
 
     async def _leave(self) -> None:
+        self.closing = True  # called as the socket ends: nothing more is sent, nothing joined again
         if self.user is not None:
             self.watchdog.discard(self)
         groups, self.groups = self.groups, []

@@ -219,8 +219,10 @@ class Watchdog:
         once, so their states are read in batches (``consumers.state_frames``), not one call per socket."""
         sockets = list(sockets)
         for socket in sockets:
-            if rejoin or not socket.joined:
+            # Still open? Each join waits on the layer, and thousands of sockets may end meanwhile (a storm).
+            if socket in self.sockets and (rejoin or not socket.joined):
                 await socket.join()
+        sockets = [socket for socket in sockets if socket in self.sockets]
         results = await asyncio.gather(*(socket.send_state() for socket in sockets), return_exceptions=True)
         failed = [r for r in results if isinstance(r, Exception)]
         if failed:  # the next probe or refresh sends them again
