@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
 LADDER = [400, 800, 1600, 3200, 6400, 12800, 25600]
 
 
+def paced(callers: list[Worker], **step: Any) -> dict[str, Any]:
+    """``step["rate"]`` deliveries/s shared by the caller processes, which run at once (one thread each)."""
+    share = {**step, "rate": step["rate"] / len(callers)}
+    with ThreadPoolExecutor(len(callers)) as pool:
+        results = list(pool.map(lambda caller: caller.call("paced", **share), callers))
+    return {
+        "expected": [e for r in results for e in r["expected"]],
+        "sent": sum(r["sent"] for r in results),
+        "achieved_rate": sum(r["achieved_rate"] for r in results),
+        "batch": results[0]["batch"],
+    }
+
+
 def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
     variant = VARIANTS[name]
     work: Path = ctx["workdir"]
@@ -55,6 +69,7 @@ def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) ->
         trigger_args.append(f"ws://127.0.0.1:{port}/control")
     server = Server(server_args(variant, port), env, port, log)
     loadgen = trigger = None
+    workers: list[Worker] = []  # more caller processes (the sustained phase)
     try:
         trigger = Worker(trigger_args, env, work / "trigger.log")
         if variant["kind"] != "floor":
@@ -130,11 +145,18 @@ def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) ->
 
         # Sustained: doubling deliveries/s until p99 >= 500 ms, a gap, or the trigger cannot keep the pace.
         if variant["kind"] != "blog" and n in opts.sustained_n:
+            # Several caller processes, each with its own stamps, so the server and not one caller is the limit.
+            callers = [trigger]
+            for k in range(1, opts.callers):
+                extra = Worker(trigger_args, env, work / f"trigger{k}.log")
+                extra.call("seq", start=k * 10_000_000)
+                callers.append(extra)
+            workers += callers[1:]
             steps = []
             best = None
             for rate in LADDER:
                 cpu.mark()
-                r = trigger.call("paced", pool=connected, rate=rate, duration=opts.step_seconds, tick=opts.tick)
+                r = paced(callers, pool=connected, rate=rate, duration=opts.step_seconds, tick=opts.tick)
                 c = cpu.read()
                 s = loadgen.call("stats", expected=r["expected"], drain=3)
                 ok = (
@@ -149,6 +171,7 @@ def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) ->
                     "rate": rate,
                     "achieved": r["achieved_rate"],
                     "batch": r["batch"],
+                    "callers": len(callers),
                     "ok": ok,
                     "p50_ms": (s["p50"] or 0) * 1000,
                     "p99_ms": (s["p99"] or 0) * 1000,
@@ -173,7 +196,7 @@ def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) ->
         out["unexpected_closes"] = st["unexpected_close"]
         loadgen.call("close")
     finally:
-        for w in (loadgen, trigger):
+        for w in (loadgen, trigger, *workers):
             if w is not None:
                 w.stop()
         server.stop()
@@ -191,6 +214,7 @@ def main() -> None:
     p.add_argument("--unicast-rate", type=float, default=50)
     p.add_argument("--unicast-seconds", type=float, default=4)
     p.add_argument("--sustained-n", default="1000")
+    p.add_argument("--callers", type=int, default=2, help="caller processes in the sustained phase")
     p.add_argument("--step-seconds", type=float, default=4)
     p.add_argument("--tick", type=float, default=0.05)
     p.add_argument("--concurrency", type=int, default=100)
