@@ -16,8 +16,8 @@ from .models import Notification
 
 # Ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 2000
-# Users per UNION ALL of their latest items: under SQLite's 500 terms of a compound SELECT.
-UNION = 200
+# Users per UNION ALL of their latest items (a power of two; SQLite allows 500 terms in a compound SELECT).
+UNION = 32
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,14 @@ def latest_items(user_ids: Sequence[Any]) -> list[Notification]:
     _, second = latest.filter(recipient_id=user_ids[1])[:size].query.sql_with_params()
     slots = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
     recipient = Notification._meta.get_field("recipient")
+    # As many parts as the next power of two (the last user read again): a few distinct statements, not one
+    # per batch size, each of which SQLite's statement cache and psycopg's prepared statements would keep.
+    parts = 1 << (len(user_ids) - 1).bit_length()
     params: list[Any] = []
-    for pk in user_ids:
+    for pk in [*user_ids, *[user_ids[-1]] * (parts - len(user_ids))]:
         value = recipient.get_db_prep_value(pk, connection)
         params += [value if i in slots else param for i, param in enumerate(first)]
-    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS latest_{n}" for n in range(len(user_ids)))
-    rows = list(Notification.objects.raw(union, params))
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS latest_{n}" for n in range(parts))
+    rows = list({n.pk: n for n in Notification.objects.raw(union, params)}.values())
     rows.sort(key=lambda n: (n.updated_at, n.pk), reverse=True)  # a UNION's order is not its parts'
     return rows

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from notifications import archive, mark_read, notify
-from notifications.state import State, chunks, load_state, load_states, unread_counts
+from notifications.state import State, chunks, latest_items, load_state, load_states, unread_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -65,11 +65,22 @@ def test_a_batch_reads_each_users_latest_items_with_a_limit_in_two_queries(
     with django_assert_num_queries(2) as queries:
         states = load_states([alice.pk, bob.pk, 10**9])
     items_query = next(q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"])
-    assert items_query.count("LIMIT 2") == 3 and "ROW_NUMBER" not in items_query.upper()
+    assert items_query.count("LIMIT 2") == 4 and "ROW_NUMBER" not in items_query.upper()  # 3 users, 4 parts
     assert [n.message for n in states[alice.pk].items] == ["a4", "a3"]
     assert [n.message for n in states[bob.pk].items] == ["b0"]
     assert states[10**9] == State(unread_count=0, items=[])
     assert states[alice.pk] == load_state(alice)
+
+
+def test_batches_of_similar_sizes_share_one_statement(alice: Any, django_assert_num_queries: Any) -> None:
+    """Each batch size made a statement of its own, and the database driver keeps the statements it has seen
+    (sqlite3's cache of 128 per connection, psycopg's prepared statements): now a handful of shapes."""
+    statements = set()
+    for size in range(5, 9):
+        with django_assert_num_queries(1) as queries:
+            latest_items([alice.pk, *range(10**9, 10**9 + size - 1)])
+        statements.add(queries.captured_queries[0]["sql"].count(" UNION ALL "))
+    assert statements == {7}  # 8 parts for 5 to 8 users
 
 
 def test_unread_counts_take_one_query_per_chunk(alice: Any, bob: Any, django_assert_num_queries: Any) -> None:
