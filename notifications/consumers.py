@@ -162,6 +162,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     closing = False
     next_check = 0.0
     refocus_until = 0.0  # see receive()
+    dispatching = False  # a handler is running (see hand_over)
+    handed_over: deque[dict[str, Any]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -177,7 +179,23 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        self.dispatching = True
+        try:
+            await handler(message)
+            while self.handed_over:  # what the watchdog handed over while the handler ran, in order
+                await self.notification_push(self.handed_over.popleft())
+        finally:
+            self.dispatching = False
+
+    async def hand_over(self, event: dict[str, Any]) -> None:
+        """A new item from this process's watchdog (one notify() to many users): forwarded now, or right after
+        the handler that is running, so this consumer still handles one message at a time, as Channels does."""
+        if self.dispatching:
+            if self.handed_over is None:
+                self.handed_over = deque()
+            self.handed_over.append(event)
+        else:
+            await self.notification_push(event)
 
     async def connect(self) -> None:
         user = self.scope.get("user")

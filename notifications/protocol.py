@@ -26,6 +26,7 @@ CLOSE_RATE_LIMITED = 4429  # more than ACTION_RATE_LIMIT actions from one user i
 
 # Message types (Channels maps "notification.push" to the consumer's notification_push handler).
 PUSH = "notification.push"  # one new item for a user: forwarded unless the tab's state holds it already
+PUSHES = "notification.pushes"  # one notify() to many users, to every process: each hands its sockets theirs
 STATE = "notification.state"  # a user's whole bar, after a change
 CHANGE = "notification.change"  # one item of a user's bar changed (read, dismissed)
 CLOSE = "notification.close"  # close the user's sockets (of one session, or all)
@@ -70,13 +71,26 @@ def user_group(user_pk: object) -> str:
 
 
 def broadcast_group() -> str:
-    """The group every socket joins: messages meant for every user alike."""
+    """The group of every server process (its watchdog): messages for every socket, and :func:`pushes`."""
     return f"notifications.{namespace()}.all"
 
 
 def push(pk: int, html: str, count: int | None = None) -> Message:
     """A new item's frame; ``count`` (the unread count it shows) lets each tab add its title part."""
     return {"type": PUSH, "pk": pk, "html": html, "count": count}
+
+
+def pushes(html: str, count_parts: dict[int, str], items: dict[Any, tuple[int, int]]) -> Message:
+    """One notify() to many users as one message to every process, instead of one per user: the new-item frame
+    with a stand-in id (``html``, see ``rendering.fill_new_frame``), the count part per unread count, and per
+    recipient (``str(user pk)``) the id of their item and their unread count. A process hands each socket only
+    its own user's frame; the shared frame is the same for every recipient (one notify(), one content)."""
+    return {
+        "type": PUSHES,
+        "html": html,
+        "counts": {str(count): part for count, part in count_parts.items()},
+        "items": {str(user_pk): [pk, count] for user_pk, (pk, count) in items.items()},
+    }
 
 
 def state(pks: list[int], html: str, count: int | None = None, focus: tuple[str, int] | None = None) -> Message:

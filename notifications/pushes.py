@@ -11,10 +11,21 @@ from . import delivery, protocol, rendering
 from .models import Notification
 from .state import load_states, unread_counts
 
+#: From this many recipients on, one notify() goes as one message to every server process, which hands each
+#: of its sockets its user's frame, instead of one message per recipient's group.
+FAN_OUT_FROM = 50
+
 
 def new_items(created: list[Notification]) -> None:
     """One frame per recipient: the new item, their badge (rendered once per distinct count), the toast."""
     counts = unread_counts([n.recipient_id for n in created])
+    recipients = {n.recipient_id for n in created}
+    shared = rendering.render_shared_new_frame(created, counts) if len(recipients) >= FAN_OUT_FROM else None
+    if shared is not None and len(recipients) == len(created):
+        html, count_parts = shared
+        items = {n.recipient_id: (n.pk, counts[n.recipient_id]) for n in created}
+        delivery.send([(protocol.broadcast_group(), protocol.pushes(html, count_parts, items))])
+        return
     delivery.send(
         (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
         for n, html in rendering.render_new_frames(created, counts)

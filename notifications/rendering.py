@@ -100,7 +100,27 @@ def render_new_frames(
         if template is None:  # alone, or the stand-in cannot stand in: this one is rendered on its own
             yield n, render_new_frame(n, unread_counts[n.recipient_id])
         else:
-            yield n, template.replace(_STAND_IN, str(n.pk)) + count_part(unread_counts[n.recipient_id])
+            yield n, fill_new_frame(template, n.pk) + count_part(unread_counts[n.recipient_id])
+
+
+def render_shared_new_frame(
+    notifications: Sequence[Notification], unread_counts: Mapping[int, int]
+) -> tuple[str, dict[int, str]] | None:
+    """For the items of one notify() to many users: the new-item frame with a stand-in id (for
+    :func:`fill_new_frame`) and the count part of each distinct unread count. None when the items differ in
+    what they show, or the stand-in cannot stand in (see :func:`render_new_frames`)."""
+    if not notifications or len({n.shown() for n in notifications}) != 1:
+        return None
+    template = _shared_new_frame(notifications[0])
+    if template is None:
+        return None
+    counts = {unread_counts[n.recipient_id] for n in notifications}
+    return template, {count: render_count_frame(count) for count in counts}
+
+
+def fill_new_frame(template: str, pk: int) -> str:
+    """A shared new-item frame with one item's id put in."""
+    return template.replace(_STAND_IN, str(pk))
 
 
 def render_new_frame(notification: Notification, unread_count: int) -> str:

@@ -9,7 +9,9 @@ database is the backlog.
 
 That channel of its own is also the process's one member of the broadcast group: a message for every socket
 (``refresh_all()``) arrives once per process, and the watchdog has its sockets re-read their bars together
-(in batches), instead of each socket subscribing (a second SUBSCRIBE per connect) and reading alone.
+(in batches), instead of each socket subscribing (a second SUBSCRIBE per connect) and reading alone. A
+notify() to many users arrives the same way, once per process, and the watchdog hands each socket its user's
+frame (``protocol.pushes``), instead of one message per user through the layer.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Socket(Protocol):
     async def join(self) -> bool: ...
     async def revoke(self) -> None: ...
     async def send_state(self, shown_version: str | None = None) -> None: ...
+    async def hand_over(self, event: dict[str, Any]) -> None: ...
     async def send(self, text_data: str) -> None: ...
 
 
@@ -189,6 +192,8 @@ class Watchdog:
                     task = asyncio.create_task(self.resync(self.sockets))
                     self._resyncs.add(task)  # held until done (the loop keeps only weak references)
                     task.add_done_callback(self._resyncs.discard)
+                elif message.get("type") == protocol.PUSHES:
+                    await self.hand_out(message)
                 else:
                     self._seen = max(self._seen, message.get("n", 0))
                     self._arrived.set()
@@ -198,6 +203,21 @@ class Watchdog:
                 with contextlib.suppress(Exception):  # the layer is down: its subscriptions went with it
                     async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
                         await layer.group_discard(protocol.broadcast_group(), channel)
+
+    async def hand_out(self, message: protocol.Message) -> None:
+        """One notify() to many users (``protocol.pushes``): each of this process's sockets whose user is a
+        recipient gets that user's frame, filled in once per user; nobody else's socket gets anything."""
+        items, counts, html = message["items"], message["counts"], message["html"]
+        frames: dict[str, protocol.Message] = {}
+        for socket in list(self.sockets):
+            key = str(socket.user.pk)
+            if key not in items:
+                continue
+            if key not in frames:
+                pk, count = items[key]
+                frames[key] = protocol.push(pk, rendering.fill_new_frame(html, pk) + counts[str(count)], count)
+            with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
+                await socket.hand_over(frames[key])
 
     async def _join_broadcast(self, layer: Any) -> None:
         if self._channel is None:

@@ -42,7 +42,10 @@ def test_notify_many_is_one_insert_and_no_query_per_recipient(
     with django_assert_max_num_queries(6):
         created = notify(get_user_model().objects.all(), "hello all")
     assert len(created) == 50 == Notification.objects.count()
-    assert sorted(group for group, _ in sent) == sorted(protocol.user_group(u.pk) for u in users)
+    # 50 recipients (pushes.FAN_OUT_FROM): one message to every process, naming each recipient's item
+    [(group, message)] = sent
+    assert (group, message["type"]) == (protocol.broadcast_group(), protocol.PUSHES)
+    assert sorted(message["items"]) == sorted(str(u.pk) for u in users)
 
 
 def test_notify_all_reaches_active_users_only(alice: Any, bob: Any, sent: list[Any]) -> None:

@@ -64,3 +64,34 @@ async def test_a_change_to_a_deleted_row_sends_nothing(layer: Any, alice: Any) -
     await database_sync_to_async(pushes.change)(alice.pk, 10**9)
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(alices), 0.3)
+
+
+async def test_a_notify_to_many_users_is_one_message_to_every_process(
+    layer: Any, alice: Any, bob: Any, monkeypatch: Any
+) -> None:
+    """Before: one message per recipient's group (1,000 publishes for a notify_all to 1,000 users)."""
+    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 2)
+    process = await member(layer, protocol.broadcast_group())
+    alices = await member(layer, protocol.user_group(alice.pk))
+    await database_sync_to_async(notify)(alice, "earlier")
+    await layer.receive(alices)  # one recipient: its own group, as before
+    rows = await database_sync_to_async(notify)([alice, bob], "hello")
+    message = await layer.receive(process)
+    assert message["type"] == protocol.PUSHES
+    assert message["items"] == {str(alice.pk): [rows[0].pk, 2], str(bob.pk): [rows[1].pk, 1]}
+    assert set(message["counts"]) == {"1", "2"} and "hello" in message["html"]
+    assert f'notification-{rows[0].pk}"' not in message["html"]  # a stand-in id, filled in per recipient
+    with pytest.raises(asyncio.TimeoutError):
+        async with asyncio.timeout(0.2):
+            await layer.receive(alices)
+
+
+async def test_items_that_differ_go_to_each_recipients_group(
+    layer: Any, alice: Any, bob: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 2)
+    rows = await database_sync_to_async(lambda: [notify(alice, "for alice"), notify(bob, "for bob")])()
+    alices, bobs = await member(layer, protocol.user_group(alice.pk)), await member(layer, protocol.user_group(bob.pk))
+    await database_sync_to_async(pushes.new_items)(rows)
+    assert "for alice" in (await layer.receive(alices))["html"]
+    assert "for bob" in (await layer.receive(bobs))["html"]

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import redis.asyncio
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 
-from notifications import api, protocol, watchdog
+from notifications import api, protocol, pushes, watchdog
 
-from .conftest import connected, group_members
+from .conftest import connected, elements, group_members
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -63,3 +64,35 @@ async def test_a_socket_that_ended_during_a_resync_is_not_joined_again(
     assert group_members(protocol.user_group(alice.pk)) == set()
     assert not await socket.join()
     assert "could not join" not in caplog.text
+
+
+async def test_a_notify_to_many_users_reaches_each_of_their_sockets_with_their_own_frame(
+    alice: Any, bob: Any, either_layer: None, monkeypatch: Any
+) -> None:
+    """The process gets one message and hands each socket its own user's frame; nobody else gets any."""
+    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 2)
+    carol = await database_sync_to_async(get_user_model().objects.create_user)("carol")
+    async with contextlib.AsyncExitStack() as stack:
+        alices = [await stack.enter_async_context(connected(alice)) for _ in range(2)]
+        bobs = await stack.enter_async_context(connected(bob))
+        carols = await stack.enter_async_context(connected(carol))
+        rows = await database_sync_to_async(api.notify)([alice, bob], "hello")
+        for ws, row in ((alices[0], rows[0]), (alices[1], rows[0]), (bobs, rows[1])):
+            frame = await ws.receive_from(timeout=5)
+            ids = {e.attrs.get("id") for e in elements(frame, "li") if "nb-item" in (e.attrs.get("class") or "")}
+            assert ids == {f"notification-{row.pk}"} and "hello" in frame
+            assert [e.text.strip() for e in elements(frame, id="notification-count")] == ["1"]
+        assert await carols.receive_nothing(timeout=0.3)
+
+
+async def test_a_frame_handed_over_during_a_handler_waits_for_it(alice: Any, monkeypatch: Any) -> None:
+    """Channels runs one handler of a consumer at a time; the watchdog's hand-over keeps that order."""
+    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 1)
+    dog = watchdog.get()
+    async with connected(alice) as ws:
+        [socket] = list(dog.sockets)
+        socket.dispatching = True  # as if a handler were running
+        row = await database_sync_to_async(api.notify)(alice, "handed over")
+        assert await ws.receive_nothing(timeout=0.3)
+        await ws.send_to(text_data="not an action")  # the next handler runs; the frame follows it
+        assert f'id="notification-{row.pk}"' in await ws.receive_from(timeout=5)
