@@ -7,6 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from .common import ROOT
+
 ORDER = ["F", "B", "S-core", "S-pubsub", "S-uvicorn"]
 LABELS = {
     "F": "F raw websockets (floor)",
@@ -229,7 +231,8 @@ def write_report(runs: list[dict[str, Any]], outdir: Path, total_seconds: float,
             f"- {r['variant']} N={r['n']} rep {r.get('rep')}: {r['error']}" for r in errors
         ]
         lines.append("")
-    lines += ["Raw per-run data: `bench/results/runs.jsonl`. Chart: `bench/results/chart.png`.", ""]
+    where = outdir.resolve().relative_to(ROOT) if outdir.resolve().is_relative_to(ROOT) else outdir
+    lines += [f"Raw per-run data: `{where}/runs.jsonl`. Chart: `{where}/chart.png`.", ""]
     (outdir / "results.md").write_text("\n".join(lines))
     chart(by, sizes, variants, outdir / "chart.png")
 
