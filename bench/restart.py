@@ -76,11 +76,13 @@ class FdServer:
         stop_process(self.proc)
 
 
-def reuseport_listener(port: int, backlog: int) -> socket.socket:
-    """A listening socket on ``port`` that other processes' sockets with SO_REUSEPORT share."""
+def listening_socket(port: int, backlog: int, *, reuseport: bool = False) -> socket.socket:
+    """A listening socket on ``port`` for a daphne started with ``--fd`` (``reuseport``: in the port's
+    SO_REUSEPORT group, shared with other processes' sockets)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if reuseport:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listener.bind(("127.0.0.1", port))
     listener.listen(backlog)
     listener.set_inheritable(True)
@@ -101,13 +103,7 @@ def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
     # reconnect burst that throws away the work done for it, and the client retries later.
     extra = ["--websocket_connect_timeout", str(int(opts.connect_timeout))] if opts.connect_timeout else []
     product["daphne_args"] = extra
-    listener = None
-    if opts.mode.startswith("fd"):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port_a))
-        listener.listen(opts.backlog or 50)
-        listener.set_inheritable(True)
+    listener = listening_socket(port_a, opts.backlog or 50) if opts.mode.startswith("fd") else None
 
     def start_a() -> Any:
         if listener is not None:
@@ -115,7 +111,7 @@ def run(ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
         if opts.mode == "reuseport":
             # A socket of its own for each process, in one SO_REUSEPORT group: the old process's listener
             # leaves the group when it exits, and the new one's stays (as systemd's ReusePort=yes sockets do).
-            own = reuseport_listener(port_a, opts.backlog or 50)
+            own = listening_socket(port_a, opts.backlog or 50, reuseport=True)
             try:
                 return FdServer(own, env, work / "A.log", extra)
             finally:

@@ -118,16 +118,8 @@ def _tab(scope: Any) -> str:
 
 def _shown_version(scope: Any) -> str | None:
     """The ``v`` query parameter of the socket URL, if it looks like a version (else None: send the state)."""
-    query = scope.get("query_string", b"")
-    if not query:
-        return None
-    try:
-        values = parse_qs(query.decode("ascii"), max_num_fields=10).get("v")
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not values or len(values[0]) > 64 or not values[0].isalnum():
-        return None
-    return str(values[0])
+    value = _query(scope, "v")
+    return value if value and len(value) <= 64 and value.isascii() and value.isalnum() else None
 
 
 def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> tuple[bool, object]:

@@ -20,8 +20,9 @@ def new_items(created: list[Notification]) -> None:
     """One frame per recipient: the new item, their badge (rendered once per distinct count), the toast."""
     counts = unread_counts([n.recipient_id for n in created])
     recipients = {n.recipient_id for n in created}
-    shared = rendering.render_shared_new_frame(created, counts) if len(recipients) >= FAN_OUT_FROM else None
-    if shared is not None and len(recipients) == len(created):
+    one_each = len(recipients) == len(created) >= FAN_OUT_FROM  # one item per recipient, enough of them
+    shared = rendering.render_shared_new_frame(created, counts) if one_each else None
+    if shared is not None:
         html, count_parts = shared
         items = {n.recipient_id: (n.pk, counts[n.recipient_id]) for n in created}
         delivery.send([(protocol.broadcast_group(), protocol.pushes(html, count_parts, items))])
