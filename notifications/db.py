@@ -2,11 +2,11 @@
 
 Channels' ``database_sync_to_async`` runs every call of a process on one thread, so one query stuck on a lock
 would hold up every other socket's handshake. Reads (a bar's state, login checks) and writes (a user's
-actions) get small pools of their own: a stuck write delays no connect and no other user's read.
+actions) get pools of their own: a stuck write delays no connect and no other user's read.
 
 The pools' threads live as long as the process, so each keeps its database connection between calls
 (``CONN_MAX_AGE`` aside: Django's advice to disable persistent connections under ASGI is about threads made
-per request, and these are six per process). A connection is closed after a call that broke it, or left a
+per request, and these are three per process). A connection is closed after a call that broke it, or left a
 transaction open. Opening one per call was about a fifth of a connect's CPU on SQLite (py-spy, ``bench.connect``).
 
 :class:`Batched` turns a lookup of many keys into a lookup of one: the keys asked for while a call is on its
@@ -31,7 +31,11 @@ R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-READ_THREADS, WRITE_THREADS = 4, 2
+# One read thread: reads come in batches (see Batched) that would take turns anyway, and every connection
+# keeps a cache of its own. SQLite's is up to 2 MiB of pages per connection, filled with the sessions, users
+# and items of everyone who connects: with four read threads, 5,000 sockets cost 14 MB of SQLite memory and
+# connected no faster (``bench/results/memory.md``). Writes wait on locks, so they get two.
+READ_THREADS, WRITE_THREADS = 1, 2
 READS = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="notifications-read")
 WRITES = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="notifications-write")
 

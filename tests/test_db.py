@@ -36,6 +36,19 @@ async def test_a_pool_thread_keeps_its_connection_between_calls(alice: Any, monk
     assert closed == []
 
 
+async def test_reads_that_come_at_once_share_one_connection(alice: Any) -> None:
+    """Before: four read threads, so reads that overlapped (a connect burst's session and state batches, the
+    watchdog's login checks) opened up to four connections, each with its own cache (SQLite: up to 2 MiB)."""
+
+    def slow_count() -> tuple[int, int]:
+        threading.Event().wait(0.05)  # still running when the next read is asked for
+        return _count_users()
+
+    answers = await asyncio.gather(*(db.reading(slow_count)() for _ in range(6)))
+    assert {thread for thread, _ in answers} == {answers[0][0]}
+    assert [count for _, count in answers] == [1] * 6
+
+
 def _fail_then_ask() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM no_such_table")
