@@ -17,8 +17,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString
 
 from . import conf
@@ -130,7 +134,13 @@ def render_new_frame(notification: Notification, unread_count: int) -> str:
 
 
 def render_count_frame(unread_count: int) -> str:
-    """The frame part for a new unread count: the badge and "Mark all read"."""
+    """The frame part for a new unread count: the badge and "Mark all read" (rendered once per count and
+    language in a process: a notify() to 40 users has about 10 distinct counts, each a render of ~0.3 ms)."""
+    return _count_frame(unread_count, translation.get_language())
+
+
+@lru_cache(maxsize=1024)
+def _count_frame(unread_count: int, language: str | None) -> str:
     return render_to_string(COUNT_FRAME_TEMPLATE, _context(unread_count=unread_count))
 
 
@@ -138,6 +148,14 @@ def render_count_frame(unread_count: int) -> str:
 def render_title_frame(page_title: str, unread_count: int) -> str:
     """One tab's title part: "(N) page title" (rendered once per distinct pair in a process)."""
     return render_to_string(TITLE_FRAME_TEMPLATE, {"page_title": page_title, "unread_count": unread_count})
+
+
+@receiver(setting_changed)
+@receiver(file_changed)
+def _forget_frames(**kwargs: Any) -> None:
+    """A setting (tests) or a template file (the dev server's autoreload) changed: render the frames again."""
+    _count_frame.cache_clear()
+    render_title_frame.cache_clear()
 
 
 def render_change_parts(notification: Notification, state: State) -> dict[str, Any]:
