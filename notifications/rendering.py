@@ -87,14 +87,14 @@ def render_new_frames(
 
     One render per distinct fragment: the items of one notify() call differ only by their ids, so the new-item
     frame is rendered once with a stand-in id and each recipient's id put in; the count part is rendered once
-    per distinct count. Notifying 5,000 users renders a handful of templates, not 5,000. The substitution is
-    checked against a real render of the first recipient's frame: a partial that shows the id some other way
-    (``{{ notification.pk|intcomma }}``, a slug...) makes every frame render on its own, with an error logged.
+    per distinct count (:func:`render_count_frame`). Notifying 5,000 users renders a handful of templates, not
+    5,000. The substitution is checked against a real render of the first recipient's frame: a partial that
+    shows the id some other way (``{{ notification.pk|intcomma }}``, a slug...) makes every frame render on its
+    own, with an error logged.
     """
     keys = [n.shown() for n in notifications]
     alike = Counter(keys)
     by_content: dict[tuple[Any, ...], Notification] = {}
-    count_part = cache(lambda count: render_count_frame(count))
     shared = cache(lambda key: _shared_new_frame(by_content[key]))
     for n, key in zip(notifications, keys, strict=True):
         by_content.setdefault(key, n)
@@ -104,7 +104,7 @@ def render_new_frames(
         if template is None:  # alone, or the stand-in cannot stand in: this one is rendered on its own
             yield n, render_new_frame(n, unread_counts[n.recipient_id])
         else:
-            yield n, fill_new_frame(template, n.pk) + count_part(unread_counts[n.recipient_id])
+            yield n, fill_new_frame(template, n.pk) + render_count_frame(unread_counts[n.recipient_id])
 
 
 def render_shared_new_frame(
@@ -141,6 +141,7 @@ def render_count_frame(unread_count: int) -> str:
 
 @lru_cache(maxsize=1024)
 def _count_frame(unread_count: int, language: str | None) -> str:
+    # ``language`` is only part of the key: the partials translate their words in the active language.
     return render_to_string(COUNT_FRAME_TEMPLATE, _context(unread_count=unread_count))
 
 

@@ -136,8 +136,8 @@ class Watchdog:
             html = rendering.render_heartbeat_frame()
             for i, socket in enumerate(list(self.sockets)):
                 if i and not i % BEAT_SLICE:
-                    # Let other work run: at ~54 µs a send (scripts/heartbeat_cost.py), 5,000 in a row held the
-                    # loop ~0.3 s, and a push to one user that came meanwhile waited for all of them.
+                    # Let other work run: at 50-90 µs a send (scripts/heartbeat_cost.py), 5,000 in a row held the
+                    # loop 0.3-0.45 s, and a push to one user that came meanwhile waited for all of them.
                     await asyncio.sleep(0)
                 if socket in self.sockets:  # not closed meanwhile
                     with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
