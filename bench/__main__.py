@@ -135,6 +135,9 @@ def run_one(name: str, n: int, ctx: dict[str, Any], opts: argparse.Namespace) ->
             out["unicast_p50_ms"] = s["p50"] * 1000 if s["p50"] is not None else None
             out["unicast_p99_ms"] = s["p99"] * 1000 if s["p99"] is not None else None
             out["unicast_gaps"] = s["gaps"]
+            calls = sorted(r["calls"])
+            out["unicast_call_p50_ms"] = statistics.median(calls) * 1000
+            out["unicast_call_p99_ms"] = calls[int(len(calls) * 0.99)] * 1000
 
         # Broadcast: one notification to everyone; fan-out time = until the last socket has it.
         cpu.mark()

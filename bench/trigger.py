@@ -163,6 +163,7 @@ def main() -> None:
                 batch = min(len(pool), max(1, round(rate * tick)))
                 interval = batch / rate
                 expected: list[list[int]] = []
+                calls: list[float] = []  # each call's own duration: the caller's share of the push latency
                 start = time.monotonic()
                 end = start + cmd["duration"]
                 nxt = start
@@ -173,7 +174,9 @@ def main() -> None:
                     elif now - nxt > interval:
                         late += 1
                     uids = random.sample(pool, batch)
+                    called = time.monotonic()
                     expected.append([sender.send(uids), batch])
+                    calls.append(time.monotonic() - called)
                     nxt += interval
                 elapsed = time.monotonic() - start
                 sent = sum(n for _, n in expected)
@@ -184,6 +187,7 @@ def main() -> None:
                     "achieved_rate": sent / elapsed,
                     "late_ticks": late,
                     "batch": batch,
+                    "calls": calls,
                 }
             else:
                 out = {"error": f"unknown command {op}"}
