@@ -121,3 +121,35 @@ async def test_a_heartbeat_to_many_sockets_lets_other_work_run_in_between(settin
     await finished.wait()
     beating.cancel()
     assert sent.index("push") < len(sent) - 1, "the push waited for every heartbeat"
+
+
+async def test_a_push_that_comes_during_a_heartbeat_waits_for_one_slice_at_most(settings: Any) -> None:
+    """A push crosses the event loop in several steps (Redis, the layer's queue, the consumer). Before: the
+    heartbeat's slices came back to back, each step waited for a whole slice, and at 1,000 sockets the push
+    p99 was 63 ms against 17 ms with no heartbeat. Now a round's slices are spread over the interval."""
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.3}
+    sent: list[str] = []
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    class Tab:
+        async def send(self, text_data: str) -> None:
+            sent.append("beat")
+            started.set()
+            if sent.count("beat") == 300:
+                finished.set()
+
+    async def push(steps: int = 5) -> None:
+        for _ in range(steps):
+            await asyncio.sleep(0)  # one step through the loop, as each of the push's callbacks is
+        sent.append("push")
+
+    dog = watchdog.Watchdog()
+    dog.sockets = {Tab() for _ in range(300)}  # type: ignore[misc]
+    beating = asyncio.create_task(dog._beat())
+    await started.wait()
+    pushing = asyncio.create_task(push())
+    await finished.wait()
+    beating.cancel()
+    await pushing
+    assert sent.index("push") <= watchdog.BEAT_SLICE, "each of the push's steps waited for a slice of beats"
+    assert sent.count("beat") == 300  # every socket still had its beat in the round
