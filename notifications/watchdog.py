@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Iterable
@@ -138,13 +139,17 @@ class Watchdog:
             if not interval:
                 return
             html = rendering.render_heartbeat_frame()
+            await asyncio.sleep(interval / math.ceil(len(self.sockets) / BEAT_SLICE))
+            # Taken after the first pause, so a socket that opened during it is in this round (with up to
+            # BEAT_SLICE sockets, a beat comes one interval after the last, as it did before the spreading).
             # The same order every round (a socket's address is fixed while it lives): each socket's beats
             # stay about one interval apart, well inside the 2.5 intervals after which its bar says "stale".
             sockets = sorted(self.sockets, key=id)
-            slices = [sockets[i : i + BEAT_SLICE] for i in range(0, len(sockets), BEAT_SLICE)]
-            for part in slices:
-                await asyncio.sleep(interval / len(slices))
-                for socket in part:
+            slices = math.ceil(len(sockets) / BEAT_SLICE)
+            for start in range(0, len(sockets), BEAT_SLICE):
+                if start:
+                    await asyncio.sleep(interval / slices)
+                for socket in sockets[start : start + BEAT_SLICE]:
                     if socket in self.sockets:  # not closed meanwhile
                         with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
                             await socket.send(text_data=html)

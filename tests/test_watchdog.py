@@ -153,3 +153,28 @@ async def test_a_push_that_comes_during_a_heartbeat_waits_for_one_slice_at_most(
     await pushing
     assert sent.index("push") <= watchdog.BEAT_SLICE, "each of the push's steps waited for a slice of beats"
     assert sent.count("beat") == 300  # every socket still had its beat in the round
+
+
+async def test_a_socket_that_opens_while_a_round_waits_gets_its_beat_in_that_round(settings: Any) -> None:
+    """Its bar says "stale" 2.5 intervals after its last frame: a first beat one round late would come close."""
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.2}
+    beats: list[str] = []
+    done = asyncio.Event()
+
+    class Tab:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def send(self, text_data: str) -> None:
+            beats.append(self.name)
+            done.set()
+
+    dog = watchdog.Watchdog()
+    dog.sockets = {Tab("old")}  # type: ignore[misc]
+    beating = asyncio.create_task(dog._beat())
+    await asyncio.sleep(0)  # the round has begun its wait
+    dog.sockets.add(Tab("new"))  # type: ignore[arg-type]
+    await done.wait()
+    await asyncio.sleep(0)
+    beating.cancel()
+    assert sorted(beats) == ["new", "old"]
