@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -99,27 +100,37 @@ async def test_a_frame_handed_over_during_a_handler_waits_for_it(alice: Any, mon
         assert f'id="notification-{row.pk}"' in await ws.receive_from(timeout=5)
 
 
+@contextlib.asynccontextmanager
+async def heartbeat_round(log: list[str], tabs: int = 300) -> AsyncIterator[asyncio.Event]:
+    """A watchdog beating ``tabs`` stand-in sockets, each beat logged as "beat" in ``log``. Entered once the
+    first beat is out; the event it gives is set when every tab has had its beat."""
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    class Tab:
+        async def send(self, text_data: str) -> None:
+            log.append("beat")
+            started.set()
+            if log.count("beat") == tabs:
+                finished.set()
+
+    dog = watchdog.Watchdog()
+    dog.sockets = {Tab() for _ in range(tabs)}  # type: ignore[misc]
+    beating = asyncio.create_task(dog._beat())
+    await started.wait()
+    try:
+        yield finished
+    finally:
+        beating.cancel()
+
+
 async def test_a_heartbeat_to_many_sockets_lets_other_work_run_in_between(settings: Any) -> None:
     """Before: the watchdog sent every socket its heartbeat in one go, so a push that came meanwhile waited
     for all of them (at 50-90 µs a send, 5,000 sockets held the loop 0.3-0.45 s)."""
     settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.01}
     sent: list[str] = []
-    started, finished = asyncio.Event(), asyncio.Event()
-
-    class Tab:
-        async def send(self, text_data: str) -> None:
-            sent.append("beat")
-            started.set()
-            if sent.count("beat") == 300:
-                finished.set()
-
-    dog = watchdog.Watchdog()
-    dog.sockets = {Tab() for _ in range(300)}  # type: ignore[misc]
-    beating = asyncio.create_task(dog._beat())
-    await started.wait()
-    sent.append("push")  # other work on the loop, as soon as it gets a turn after the heartbeat started
-    await finished.wait()
-    beating.cancel()
+    async with heartbeat_round(sent) as finished:
+        sent.append("push")  # other work on the loop, as soon as it gets a turn after the heartbeat started
+        await finished.wait()
     assert sent.index("push") < len(sent) - 1, "the push waited for every heartbeat"
 
 
@@ -129,27 +140,15 @@ async def test_a_push_that_comes_during_a_heartbeat_waits_for_one_slice_at_most(
     p99 was 63 ms against 17 ms with no heartbeat. Now a round's slices are spread over the interval."""
     settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.3}
     sent: list[str] = []
-    started, finished = asyncio.Event(), asyncio.Event()
-
-    class Tab:
-        async def send(self, text_data: str) -> None:
-            sent.append("beat")
-            started.set()
-            if sent.count("beat") == 300:
-                finished.set()
 
     async def push(steps: int = 5) -> None:
         for _ in range(steps):
             await asyncio.sleep(0)  # one step through the loop, as each of the push's callbacks is
         sent.append("push")
 
-    dog = watchdog.Watchdog()
-    dog.sockets = {Tab() for _ in range(300)}  # type: ignore[misc]
-    beating = asyncio.create_task(dog._beat())
-    await started.wait()
-    pushing = asyncio.create_task(push())
-    await finished.wait()
-    beating.cancel()
+    async with heartbeat_round(sent) as finished:
+        pushing = asyncio.create_task(push())
+        await finished.wait()
     await pushing
     assert sent.index("push") <= watchdog.BEAT_SLICE, "each of the push's steps waited for a slice of beats"
     assert sent.count("beat") == 300  # every socket still had its beat in the round
