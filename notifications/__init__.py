@@ -2,8 +2,10 @@
 
 Public API (imported lazily, so ``import notifications`` works before the app registry is ready)::
 
-    from notifications import notify, anotify, notify_all, anotify_all
+    from notifications import notify, notify_subscribers, subscribe, mark_read_for
     notify(user, "Build 42 finished", level="success", url="/builds/42/")
+    subscribe(user, ticket)
+    notify_subscribers(ticket, "New comment", actor=request.user)   # every follower but the commenter
 """
 
 from __future__ import annotations
@@ -13,32 +15,43 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "aarchive",
     "adisconnect",
+    "ais_subscribed",
     "amark_all_read",
     "amark_read",
+    "amark_read_for",
     "amute",
     "anotify",
     "anotify_all",
+    "anotify_subscribers",
     "apush_state",
     "archive",
     "arecheck_logins",
     "arefresh_all",
     "aresolve",
     "asend_digests",
+    "asubscribe",
     "aunmute",
+    "aunsubscribe",
     "disconnect",
     "get_preferences",
+    "is_subscribed",
     "mark_all_read",
     "mark_read",
+    "mark_read_about",
+    "mark_read_for",
     "mute",
     "notify",
     "notify_all",
+    "notify_subscribers",
     "push_state",
     "recheck_logins",
     "refresh_all",
     "resolve",
     "save_choices",
     "send_digests",
+    "subscribe",
     "unmute",
+    "unsubscribe",
 ]
 
 #: Names that live outside api.py, and their module.
@@ -51,6 +64,12 @@ _ELSEWHERE = {
     "unmute": "preferences",
     "send_digests": "digests",
     "asend_digests": "digests",
+    "subscribe": "subscriptions",
+    "unsubscribe": "subscriptions",
+    "is_subscribed": "subscriptions",
+    "asubscribe": "subscriptions",
+    "aunsubscribe": "subscriptions",
+    "ais_subscribed": "subscriptions",
 }
 
 if TYPE_CHECKING:
@@ -59,8 +78,10 @@ if TYPE_CHECKING:
         adisconnect,
         amark_all_read,
         amark_read,
+        amark_read_for,
         anotify,
         anotify_all,
+        anotify_subscribers,
         apush_state,
         archive,
         arecheck_logins,
@@ -69,8 +90,11 @@ if TYPE_CHECKING:
         disconnect,
         mark_all_read,
         mark_read,
+        mark_read_about,
+        mark_read_for,
         notify,
         notify_all,
+        notify_subscribers,
         push_state,
         recheck_logins,
         refresh_all,
@@ -78,6 +102,7 @@ if TYPE_CHECKING:
     )
     from .digests import asend_digests, send_digests
     from .preferences import amute, aunmute, get_preferences, mute, save_choices, unmute
+    from .subscriptions import ais_subscribed, asubscribe, aunsubscribe, is_subscribed, subscribe, unsubscribe
 
 
 def __getattr__(name: str) -> Any:

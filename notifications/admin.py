@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from . import api
 from .models import Level, Notification, NotificationQuerySet, Preferences
@@ -25,7 +25,10 @@ class ReadFilter(admin.SimpleListFilter):
     parameter_name = "read"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("no", _("Unread")), ("yes", _("Read"))]
+        return [
+            ("no", pgettext_lazy("notifications filter", "Unread")),
+            ("yes", pgettext_lazy("notifications filter", "Read")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: NotificationQuerySet) -> NotificationQuerySet:  # type: ignore[override]
         if self.value() == "no":
@@ -80,7 +83,7 @@ def send_notification(modeladmin: Any, request: HttpRequest, queryset: QuerySet[
             count = len(sent)
             modeladmin.message_user(
                 request,
-                ngettext("Notified %d user.", "Notified %d users.", count) % count,
+                ngettext("Notified %(count)d user.", "Notified %(count)d users.", count) % {"count": count},
                 messages.SUCCESS,
             )
             return None

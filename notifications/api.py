@@ -13,17 +13,18 @@ from typing import Any, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import QuerySet, Value
+from django.db.models import Model, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import conf, preferences, protocol, pushes
+from . import conf, keys, preferences, protocol, pushes, subscriptions
 from .kinds import get_kind
-from .models import Level, Notification
+from .models import Level, Notification, ref
 from .state import chunks
-from .validation import clean_actions, clean_choice, clean_text, clean_url, parse_pk
+from .validation import clean_actions, clean_choice, clean_object, clean_params, clean_text, clean_url, parse_pk
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,51 +41,52 @@ class Fields(TypedDict, total=False):
     url: str
     actions: Iterable[Mapping[str, str]] | None
     group_key: str
-    actor: str
+    actor: str | Model | None
     kind: str
+    target: Model | None
+    key: str
+    params: Mapping[str, Any] | None
 
 
 @overload
-def notify(recipients: AbstractBaseUser, message: str, **fields: Unpack[Fields]) -> Notification: ...
+def notify(recipients: AbstractBaseUser, message: str = "", **fields: Unpack[Fields]) -> Notification: ...
 @overload
 def notify(
-    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str, **fields: Unpack[Fields]
+    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str = "", **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
 def notify(
     recipients: Recipients,
-    message: str,
+    message: str = "",
     *,
     level: str = "",
     title: str = "",
     url: str = "",
     actions: Iterable[Mapping[str, str]] | None = None,
     group_key: str = "",
-    actor: str = "",
+    actor: str | Model | None = None,
     kind: str = "",
+    target: Model | None = None,
+    key: str = "",
+    params: Mapping[str, Any] | None = None,
 ) -> Notification | list[Notification]:
     """Store a notification for one user (returns it) or for many (returns the list), then push it live.
 
-    ``level`` is info, success, warning or error; ``url`` must be relative or on an allowed host;
-    ``actions`` are buttons (``{"label", "url"}``) that POST to your URLs; a non-empty ``group_key`` collapses
-    this notification into the recipient's unread one with the same key, which counts up (``actor`` names
-    who did it: "alice and 3 others ..."). ``kind`` names one of ``NOTIFICATIONS["KINDS"]`` (any short string
+    ``message`` is free text shown as given; leave it out when ``kind`` declares a ``message`` template, which
+    is rendered in each reader's language with ``params`` (and ``{actor}``, ``{target}``). ``level`` is info,
+    success, warning or error; ``url`` must be relative or on an allowed host; ``actions`` are buttons
+    (``{"label", "url"}``) that POST to your URLs. ``target`` is the model instance it is about: the item shows
+    its current name and links to its ``get_absolute_url()`` when no ``url`` is given. ``actor`` is who did it
+    (a user, any model instance, or a name). A non-empty ``group_key`` collapses this notification into the
+    recipient's unread one with the same key, which counts up ("alice and 3 others ..."). ``key`` makes the
+    call idempotent: the same key for the same recipient within ``KEY_WINDOW`` stores and pushes nothing and
+    returns what the first call stored. ``kind`` names one of ``NOTIFICATIONS["KINDS"]`` (any short string
     works): a declared kind gives the default level and grouping, and recipients who turned it off for the bar
     (or muted everything) get the row stored muted: not pushed, not counted. Raises ``ValueError``/``TypeError``
     on bad input, before storing.
     """
-    the_kind = get_kind(clean_text(kind, field="kind", max_length=50))
-    fields = _clean(
-        message,
-        level=level or the_kind.level,
-        title=title,
-        url=url,
-        actions=actions,
-        group_key=group_key or the_kind.group_key(url),
-        actor=actor,
-    )
-    fields["kind"] = the_kind.name
+    fields = _clean(message, level, title, url, actions, group_key, actor, kind, target, key, params)
     if isinstance(recipients, AbstractBaseUser):
         return _store([_saved_pk(recipients)], fields)[0]
     if isinstance(recipients, QuerySet):
@@ -94,7 +96,20 @@ def notify(
     return _store(list(dict.fromkeys(ids)), fields)
 
 
-def notify_all(message: str, **fields: Unpack[Fields]) -> list[Notification]:
+def notify_subscribers(obj: Model, message: str = "", **fields: Unpack[Fields]) -> list[Notification]:
+    """Notify everyone who follows ``obj`` (see :func:`subscribe`), except the ``actor`` when it is a user,
+    about ``obj``: one bulk write and one render per distinct frame. Same fields as :func:`notify`."""
+    if fields.get("target") is not None:
+        raise TypeError("notify_subscribers() takes the target as its first argument, not target=")
+    cleaned = _clean(message, **{**_FIELD_DEFAULTS, **fields, "target": obj})  # type: ignore[arg-type]
+    ids = subscriptions.followers(obj).order_by("user_id").values_list("user_id", flat=True)
+    actor = fields.get("actor")
+    if isinstance(actor, AbstractBaseUser):
+        ids = ids.exclude(user_id=actor.pk)
+    return _store(list(ids), cleaned, following=True)
+
+
+def notify_all(message: str = "", **fields: Unpack[Fields]) -> list[Notification]:
     """Notify every active user (one bulk insert, one push per user's group). Same fields as :func:`notify`."""
     users = get_user_model()._default_manager.filter(is_active=True).order_by("pk")
     return notify(users, message, **fields)
@@ -142,6 +157,30 @@ def resolve(notification: Notification, outcome: str, *, request: HttpRequest | 
     return changed
 
 
+def mark_read_for(user: AbstractBaseUser, obj: Model) -> int:
+    """Mark ``user``'s notifications about ``obj`` read (the page of ``obj`` calls it); returns how many.
+
+    One query when nothing is unread; every open tab of ``user`` follows when something changed.
+    """
+    content_type, pk = subscriptions.target_ref(obj)
+    return _mark_read_about(user, content_type, pk)
+
+
+def mark_read_about(user: AbstractBaseUser, model: type[Model], pk: Any) -> int:
+    """:func:`mark_read_for` by the object's model and primary key, without loading it."""
+    return _mark_read_about(user, ContentType.objects.get_for_model(model), str(pk))
+
+
+def _mark_read_about(user: AbstractBaseUser, content_type: ContentType, pk: str) -> int:
+    if not getattr(user, "is_authenticated", False):  # AnonymousUser on a public page
+        return 0
+    about = Notification.objects.filter(recipient_id=user.pk, target_type=content_type, target_id=pk)
+    changed = about.unread().update(read_at=timezone.now())
+    if changed:
+        push_state(user)
+    return changed
+
+
 def open_notification(user: AbstractBaseUser, pk: Any) -> Notification | None:
     """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
     pk = parse_pk(pk)
@@ -186,19 +225,31 @@ def _in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 @overload
-async def anotify(recipients: AbstractBaseUser, message: str, **fields: Unpack[Fields]) -> Notification: ...
+async def anotify(recipients: AbstractBaseUser, message: str = "", **fields: Unpack[Fields]) -> Notification: ...
 @overload
 async def anotify(
-    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str, **fields: Unpack[Fields]
+    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str = "", **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
-async def anotify(recipients: Recipients, message: str, **fields: Unpack[Fields]) -> Notification | list[Notification]:
+async def anotify(
+    recipients: Recipients, message: str = "", **fields: Unpack[Fields]
+) -> Notification | list[Notification]:
     """Async :func:`notify`."""
     return await _in_thread(notify)(recipients, message, **fields)
 
 
-async def anotify_all(message: str, **fields: Unpack[Fields]) -> list[Notification]:
+async def anotify_subscribers(obj: Model, message: str = "", **fields: Unpack[Fields]) -> list[Notification]:
+    """Async :func:`notify_subscribers`."""
+    return await _in_thread(notify_subscribers)(obj, message, **fields)
+
+
+async def amark_read_for(user: AbstractBaseUser, obj: Model) -> int:
+    """Async :func:`mark_read_for`."""
+    return await _in_thread(mark_read_for)(user, obj)
+
+
+async def anotify_all(message: str = "", **fields: Unpack[Fields]) -> list[Notification]:
     """Async :func:`notify_all`."""
     return await _in_thread(notify_all)(message, **fields)
 
@@ -265,49 +316,119 @@ def _send_on_commit(user: AbstractBaseUser | int, message: protocol.Message) -> 
     transaction.on_commit(partial(pushes.to_user, _user_pk(user), message))
 
 
-def _clean(message: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "message": clean_text(message, field="message", max_length=conf.get("MAX_MESSAGE_LENGTH"), required=True),
-        "level": clean_choice(fields["level"], field="level", choices=Level.values),
-        "title": clean_text(fields["title"], field="title", max_length=conf.get("MAX_TITLE_LENGTH")),
-        "url": clean_url(fields["url"]),
-        "actions": clean_actions(fields["actions"]),
-        "group_key": clean_text(fields["group_key"], field="group_key", max_length=200),
-        "actor": clean_text(fields["actor"], field="actor", max_length=150),
+_FIELD_DEFAULTS: dict[str, Any] = {
+    "level": "",
+    "title": "",
+    "url": "",
+    "actions": None,
+    "group_key": "",
+    "actor": None,
+    "kind": "",
+    "target": None,
+    "key": "",
+    "params": None,
+}
+
+
+def _clean(
+    message: str,
+    level: str,
+    title: str,
+    url: str,
+    actions: Iterable[Mapping[str, str]] | None,
+    group_key: str,
+    actor: str | Model | None,
+    kind: str,
+    target: Model | None,
+    key: str,
+    params: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Every field checked and turned into column values, before anything is stored."""
+    the_kind = get_kind(clean_text(kind, field="kind", max_length=50))
+    fields: dict[str, Any] = {
+        "kind": the_kind.name,
+        "message": clean_text(
+            message, field="message", max_length=conf.get("MAX_MESSAGE_LENGTH"), required=not the_kind.message
+        ),
+        "level": clean_choice(level or the_kind.level, field="level", choices=Level.values),
+        "title": clean_text(title, field="title", max_length=conf.get("MAX_TITLE_LENGTH")),
+        "url": clean_url(url),
+        "actions": clean_actions(actions),
+        "params": clean_params(params),
+        "key": clean_text(key, field="key", max_length=200),
+        "target_type": None,
+        "target_id": "",
+        "target_name": "",
+        "actor_type": None,
+        "actor_id": "",
+        "actor_name": "",
     }
+    if target is not None:
+        fields["target_type"], fields["target_id"] = subscriptions.target_ref(target)
+        fields["target_name"] = str(target)[:200]
+        fields["target"] = target
+    if isinstance(actor, Model):
+        fields["actor_type"], fields["actor_id"] = ref(clean_object(actor, field="actor"))
+        fields["actor_name"] = str(actor)[:150]
+    elif actor is not None:
+        fields["actor_name"] = clean_text(actor, field="actor", max_length=150)
+    group = clean_text(group_key, field="group_key", max_length=200)
+    fields["group_key"] = group or the_kind.group_key(fields["url"], fields["target_type"], fields["target_id"])
+    return fields
 
 
-def _store(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notification]:
+def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool | None = None) -> list[Notification]:
     """Insert (or count up grouped) rows for ``user_ids``; schedule the push for after the commit.
 
     Recipients who muted the kind get their row stored with ``muted=True`` and no push: the decision is taken
-    here, once, so the bar's reads only filter on a column.
+    here, once, so the bar's reads only filter on a column. ``following``: whether the recipients follow the
+    target (known to :func:`notify_subscribers`; else looked up when there is a target).
     """
+    key = fields.pop("key")
     muted = preferences.muted_recipients(user_ids, fields["kind"])
-    by_user: dict[int, Notification] = {}
+    by_user: dict[Any, Notification] = {}
     with transaction.atomic():
+        claimed = keys.claim(user_ids, key, timezone.now()) if key else None
+        fresh = claimed.fresh if claimed else user_ids
+        if following is None and fields["target_type"] is not None:
+            followers = subscriptions.following_among(fresh, fields["target_type"].pk, fields["target_id"])
+        else:
+            followers = set(fresh) if following else set()
         for is_muted in (False, True):
-            part = [pk for pk in user_ids if (pk in muted) is is_muted]
+            part = [pk for pk in fresh if (pk in muted) is is_muted]
             if part:
-                by_user.update((n.recipient_id, n) for n in _store_part(part, {**fields, "muted": is_muted}))
-    return [by_user[pk] for pk in user_ids]
+                stored = _store_part(part, {**fields, "muted": is_muted}, followers)
+                by_user.update((n.recipient_id, n) for n in stored)
+        if claimed:
+            keys.record(claimed, by_user)
+            by_user.update(claimed.earlier)
+    return [by_user[pk] for pk in user_ids if pk in by_user]
 
 
-def _store_part(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notification]:
-    actor = fields.pop("actor")
+def _store_part(user_ids: Sequence[Any], fields: dict[str, Any], followers: set[Any]) -> list[Notification]:
+    fields = dict(fields)
+    actor_name = fields.pop("actor_name")
+    target = fields.pop("target", None)
     now = timezone.now()
     grouped: list[Notification] = []
     if fields["group_key"]:
-        grouped = _count_up_groups(user_ids, fields, actor, now)
+        grouped = _count_up_groups(user_ids, fields, actor_name, now)
     done = {n.recipient_id for n in grouped}
     created = Notification.objects.bulk_create(
         [
-            Notification(recipient_id=pk, actors=[actor] if actor else [], created_at=now, updated_at=now, **fields)
+            Notification(
+                recipient_id=pk, actors=[actor_name] if actor_name else [], created_at=now, updated_at=now, **fields
+            )
             for pk in user_ids
             if pk not in done
         ],
         batch_size=1000,
     )
+    for n in [*created, *grouped]:
+        n.following = n.recipient_id in followers
+        if target is not None:  # the item shows the target's name: no query per row to load it again
+            n.target = target
+            n.target_id = fields["target_id"]
     if not fields["muted"]:
         transaction.on_commit(partial(pushes.new_items, created))
         if grouped:
@@ -315,7 +436,11 @@ def _store_part(user_ids: Sequence[int], fields: dict[str, Any]) -> list[Notific
     return [*created, *grouped]
 
 
-def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str, now: Any) -> list[Notification]:
+#: What a notification that joins a group changes in the group's row.
+_GROUP_UPDATES = ("message", "level", "title", "url", "actions", "params", "target_type", "target_id", "target_name")
+
+
+def _count_up_groups(user_ids: Sequence[Any], fields: dict[str, Any], actor: str, now: Any) -> list[Notification]:
     """Fold the new notification into each recipient's open (unread, not dismissed) group with its key."""
     found: list[Notification] = []
     for chunk in chunks(user_ids):
@@ -326,19 +451,19 @@ def _count_up_groups(user_ids: Sequence[int], fields: dict[str, Any], actor: str
             .filter(recipient_id__in=chunk, group_key=fields["group_key"], muted=fields["muted"])
             .order_by("recipient_id", "-updated_at")
         )
-    latest: dict[int, Notification] = {}
+    latest: dict[Any, Notification] = {}
     for n in found:
         latest.setdefault(n.recipient_id, n)
     for n in latest.values():
-        for name in ("message", "level", "title", "url", "actions"):
+        for name in _GROUP_UPDATES:
             setattr(n, name, fields[name])
         n.group_count += 1
         if actor:
             n.actors = [actor, *(a for a in n.actors if a != actor)][:50]
+        n.actor_type, n.actor_id = fields["actor_type"], fields["actor_id"]
         n.updated_at = now
     Notification.objects.bulk_update(
-        latest.values(),
-        ["message", "level", "title", "url", "actions", "group_count", "actors", "updated_at"],
+        latest.values(), [*_GROUP_UPDATES, "group_count", "actors", "actor_type", "actor_id", "updated_at"]
     )
     return list(latest.values())
 

@@ -9,6 +9,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 from . import conf, protocol, rendering
 
@@ -28,8 +29,8 @@ def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]
     if not _layer_backend():
         return [
             Error(
-                "No default channel layer: notifications would be stored but never pushed.",
-                hint="Set CHANNEL_LAYERS['default'] to channels_redis (or InMemoryChannelLayer for one process).",
+                _("No default channel layer: notifications would be stored but never pushed."),
+                hint=_("Set CHANNEL_LAYERS['default'] to channels_redis (or InMemoryChannelLayer for one process)."),
                 id="notifications.E001",
             )
         ]
@@ -41,9 +42,11 @@ def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[
     if _layer_backend() == IN_MEMORY:
         return [
             Warning(
-                "The in-memory channel layer reaches sockets of this process only: notifications sent from "
-                "other processes (manage.py notify, workers, other daphne workers) are stored but not pushed live.",
-                hint="Use channels_redis.pubsub.RedisPubSubChannelLayer to run more than one process.",
+                _(
+                    "The in-memory channel layer reaches sockets of this process only: notifications sent from "
+                    "other processes (manage.py notify, workers, other daphne workers) are stored but not pushed live."
+                ),
+                hint=_("Use channels_redis.pubsub.RedisPubSubChannelLayer to run more than one process."),
                 id="notifications.W001",
             )
         ]
@@ -59,9 +62,11 @@ def check_partials(app_configs: Any, **kwargs: Any) -> list[Any]:
         except TemplateDoesNotExist:
             errors.append(
                 Error(
-                    f"The partial {name!r} cannot be found.",
-                    hint="Install the package from a wheel (it carries templates/partials/), or add the "
-                    "repository's templates/ directory to TEMPLATES['DIRS'].",
+                    _("The partial %(name)s cannot be found.") % {"name": repr(name)},
+                    hint=_(
+                        "Install the package from a wheel (it carries templates/partials/), or add the "
+                        "repository's templates/ directory to TEMPLATES['DIRS']."
+                    ),
                     id="notifications.E002",
                 )
             )
@@ -73,7 +78,8 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
     try:
         conf.get("BAR_SIZE")
     except KeyError as error:
-        return [Error(str(error.args[0]), hint=f"Known keys: {', '.join(conf.DEFAULTS)}.", id="notifications.E003")]
+        known = ", ".join(conf.DEFAULTS)
+        return [Error(str(error.args[0]), hint=_("Known keys: %(keys)s.") % {"keys": known}, id="notifications.E003")]
     return []
 
 
@@ -84,8 +90,8 @@ def check_urls(app_configs: Any, **kwargs: Any) -> list[Any]:
     except NoReverseMatch:
         return [
             Error(
-                "notifications.urls is not included: the bar's forms and the history page have no URLs.",
-                hint='Add path("notifications/", include("notifications.urls")) to your URLconf.',
+                _("notifications.urls is not included: the bar's forms and the history page have no URLs."),
+                hint=_('Add path("notifications/", include("notifications.urls")) to your URLconf.'),
                 id="notifications.E004",
             )
         ]
@@ -97,9 +103,11 @@ def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
     if _layer_backend() == REDIS_CORE:
         return [
             Warning(
-                "channels_redis.core.RedisChannelLayer copies every group message into each member's list and "
-                "silently drops what exceeds its capacity: under load, open bars miss frames.",
-                hint="Use channels_redis.pubsub.RedisPubSubChannelLayer: one PUBLISH per group message.",
+                _(
+                    "channels_redis.core.RedisChannelLayer copies every group message into each member's list and "
+                    "silently drops what exceeds its capacity: under load, open bars miss frames."
+                ),
+                hint=_("Use channels_redis.pubsub.RedisPubSubChannelLayer: one PUBLISH per group message."),
                 id="notifications.W002",
             )
         ]
@@ -115,8 +123,8 @@ def check_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
     if value is not None and not protocol.valid_namespace(value):
         return [
             Error(
-                f"NOTIFICATIONS['NAMESPACE'] = {value!r} is not a valid namespace.",
-                hint="Use 1 to 40 letters, digits, '-' or '_', or leave it unset to derive one from SECRET_KEY.",
+                _("NOTIFICATIONS['NAMESPACE'] = %(value)s is not a valid namespace.") % {"value": repr(value)},
+                hint=_("Use 1 to 40 letters, digits, '-' or '_', or leave it unset to derive one from SECRET_KEY."),
                 id="notifications.E005",
             )
         ]
@@ -133,10 +141,14 @@ def check_shared_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
         return []
     return [
         Warning(
-            "The channel-layer namespace is derived from a SECRET_KEY that looks shared or insecure: another "
-            "project on the same Redis with the same key would receive this project's notifications.",
-            hint="Give each deployment its own strong SECRET_KEY, or set NOTIFICATIONS['NAMESPACE'] to a name "
-            "unique on that Redis.",
+            _(
+                "The channel-layer namespace is derived from a SECRET_KEY that looks shared or insecure: another "
+                "project on the same Redis with the same key would receive this project's notifications."
+            ),
+            hint=_(
+                "Give each deployment its own strong SECRET_KEY, or set NOTIFICATIONS['NAMESPACE'] to a name "
+                "unique on that Redis."
+            ),
             id="notifications.W003",
         )
     ]
@@ -154,10 +166,14 @@ def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[A
         return []
     return [
         Warning(
-            "manage.py runserver would serve this project without WebSockets: the bar's socket would get a 404 "
-            "and htmx would retry it forever.",
-            hint='Put "daphne" first in INSTALLED_APPS (before django.contrib.staticfiles) and set '
-            'ASGI_APPLICATION = "yourproject.asgi.application", or serve with daphne or uvicorn.',
+            _(
+                "manage.py runserver would serve this project without WebSockets: the bar's socket would get a 404 "
+                "and htmx would retry it forever."
+            ),
+            hint=_(
+                'Put "daphne" first in INSTALLED_APPS (before django.contrib.staticfiles) and set '
+                'ASGI_APPLICATION = "yourproject.asgi.application", or serve with daphne or uvicorn.'
+            ),
             id="notifications.W004",
         )
     ]
@@ -176,32 +192,44 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
     errors: list[Any] = []
 
     def error(message: str) -> None:
-        errors.append(Error(message, hint="See the README, section Kinds.", id="notifications.E010"))
+        errors.append(Error(message, hint=_("See the README, section Kinds."), id="notifications.E010"))
 
     if not isinstance(declared, dict):
-        error("NOTIFICATIONS['KINDS'] must be a dict of kind names to dicts of options.")
+        error(_("NOTIFICATIONS['KINDS'] must be a dict of kind names to dicts of options."))
         return errors
     for name, options in declared.items():
         if not isinstance(name, str) or not name or len(name) > 50 or not name.replace("_", "").isalnum():
-            error(f"Kind name {name!r} must be 1-50 letters, digits or underscores.")
+            error(_("Kind name %(name)s must be 1-50 letters, digits or underscores.") % {"name": repr(name)})
             continue
+        kind = {"name": repr(name)}
         if not isinstance(options, dict):
-            error(f"Kind {name!r}: options must be a dict.")
+            error(_("Kind %(name)s: options must be a dict.") % kind)
             continue
         for key in sorted(set(options) - KEYS):
-            error(f"Kind {name!r}: unknown option {key!r} (known: {', '.join(sorted(KEYS))}).")
+            error(
+                _("Kind %(name)s: unknown option %(key)s (known: %(known)s).")
+                % {**kind, "key": repr(key), "known": ", ".join(sorted(KEYS))}
+            )
         if "level" in options and options["level"] not in Level.values:
-            error(f"Kind {name!r}: level {options['level']!r} is not one of {', '.join(Level.values)}.")
+            error(
+                _("Kind %(name)s: level %(level)s is not one of %(levels)s.")
+                % {**kind, "level": repr(options["level"]), "levels": ", ".join(Level.values)}
+            )
         if options.get("group_by") not in GROUP_BY:
-            error(f"Kind {name!r}: group_by must be None, 'kind' or 'url'.")
+            # Translators: None, 'kind' and 'url' are Python values: keep them as they are.
+            error(_("Kind %(name)s: group_by must be None, 'kind' or 'url'.") % kind)
         for key in ("email", "bar_default", "email_default"):
             if key in options and not isinstance(options[key], bool):
-                error(f"Kind {name!r}: {key} must be True or False.")
+                # Translators: %(key)s is an option's name; True and False are Python values.
+                error(_("Kind %(name)s: %(key)s must be True or False.") % {**kind, "key": key})
         if options.get("template"):
             try:
                 get_template(options["template"])
             except TemplateDoesNotExist:
-                error(f"Kind {name!r}: template {options['template']!r} does not exist.")
+                error(
+                    _("Kind %(name)s: template %(template)s does not exist.")
+                    % {**kind, "template": repr(options["template"])}
+                )
     return errors
 
 
@@ -211,9 +239,12 @@ def check_base_url(app_configs: Any, **kwargs: Any) -> list[Any]:
     if not isinstance(base, str) or "://localhost" in base or "://127.0.0.1" in base:
         return [
             Warning(
-                f"NOTIFICATIONS['BASE_URL'] is {base!r}: links in digest emails (and the unsubscribe link) "
-                "would point there.",
-                hint="Set it to your site's public https://host.",
+                _(
+                    "NOTIFICATIONS['BASE_URL'] is %(base)s: links in digest emails (and the unsubscribe link) "
+                    "would point there."
+                )
+                % {"base": repr(base)},
+                hint=_("Set it to your site's public https://host."),
                 id="notifications.W010",
             )
         ]

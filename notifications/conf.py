@@ -66,6 +66,12 @@ DEFAULTS: dict[str, Any] = {
     "DIGEST_FROM_EMAIL": None,
     # Scheme and host put in front of the links in emails (no request there to build them from).
     "BASE_URL": "http://localhost:8000",
+    # Models that may not be a notification's target or be followed, as "app_label.ModelName" (e.g. a model
+    # whose name should never appear in a notification); notify() and subscribe() raise ValueError.
+    "DENIED_TARGET_MODELS": [],
+    # Seconds a notify(..., key=...) keeps its key: the same key for the same recipient within it stores and
+    # pushes nothing (a retried task, a double-clicked form).
+    "KEY_WINDOW": 24 * 3600,
     # Days an unsubscribe link keeps working.
     "UNSUBSCRIBE_MAX_AGE_DAYS": 90,
 }

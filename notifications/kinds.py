@@ -7,44 +7,97 @@ any ``kind`` string; an undeclared one behaves as :data:`DEFAULT_KIND`.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 
 from . import conf
 
+logger = logging.getLogger("notifications")
+
 ITEM_TEMPLATE = "partials/notification_item.html"
-GROUP_BY = (None, "kind", "url")
-KEYS = {"label", "level", "template", "group_by", "email", "bar_default", "email_default"}
+GROUP_BY = (None, "kind", "url", "target")
+KEYS = {
+    "label",
+    "level",
+    "template",
+    "group_by",
+    "email",
+    "bar_default",
+    "email_default",
+    "message",
+    "grouped_message",
+}
 
 
 @dataclass(frozen=True)
 class Kind:
     name: str
-    label: str
+    #: What people read (a lazy translation, e.g. gettext_lazy("Comments"), is welcome).
+    label: str | Promise
     level: str = "info"
     #: None: partials/notification_<name>.html when it exists, else the default item partial.
     template: str | None = None
-    #: None: no grouping unless the caller passes group_key; "kind": one unread item per kind; "url": per url.
+    #: None: no grouping unless the caller passes group_key; "kind": one unread item per kind; "url": per url;
+    #: "target": per object the notification is about (a thread).
     group_by: str | None = None
     #: May this kind be emailed at all (in digests)?
     email: bool = True
     bar_default: bool = True
     email_default: bool = True
+    #: The sentence, rendered in each reader's language: ``gettext_lazy("{actor} commented on {target}")``.
+    #: Named fields: ``{actor}``, ``{target}``, ``{count}`` (the other actors) and the caller's ``params``.
+    message: Any = ""
+    #: The sentence of a grouped item with other actors: ``ngettext_lazy("{actor} and {count} other ...",
+    #: "{actor} and {count} others ...", "count")``, or a (singular, plural) pair.
+    grouped_message: Any = ""
 
-    def group_key(self, url: str) -> str:
+    def group_key(self, url: str, target_type: Any = None, target_id: str = "") -> str:
         if self.group_by == "kind":
             return f"kind:{self.name}"
         if self.group_by == "url":
             return f"kind:{self.name}:{url}"
+        if self.group_by == "target" and target_type is not None:
+            return f"kind:{self.name}:{target_type.pk}:{target_id}"
         return ""
 
+    def render_message(self, values: Mapping[str, Any]) -> str:
+        """The kind's sentence in the active language, its fields filled from ``values`` ("" if it has none).
 
-DEFAULT_KIND = Kind(name="", label="Other")
+        A field the template names but ``values`` lacks renders as "{name}" (a kind's template changed while
+        older rows lack the parameter): never an error in the bar.
+        """
+        if not self.message:
+            return ""
+        values = _Fields({"actor": "", "target": "", "count": 0, **values})
+        template = self.grouped_message if values.get("count") and self.grouped_message else self.message
+        try:
+            if isinstance(template, tuple):
+                return ngettext(template[0], template[1], values["count"]).format_map(values)
+            if isinstance(template, str):  # a plain string: translated if the project's catalogue has it
+                return gettext(template).format_map(values)
+            # gettext_lazy, or ngettext_lazy(..., "count"), whose format() picks the plural form from "count"
+            return str(template.format(**values))
+        except (KeyError, ValueError, IndexError, AttributeError) as error:
+            logger.error("The message template of kind %r does not format: %s", self.name, error)
+            return str(self.message)
+
+
+class _Fields(dict[str, Any]):
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
+
+
+DEFAULT_KIND = Kind(name="", label=pgettext_lazy("notification kind", "Other"))
 
 
 @cache

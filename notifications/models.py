@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -37,6 +39,21 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def visible(self) -> NotificationQuerySet:
         """Not muted: what the bar shows and counts (muted rows stay in the history only)."""
         return self.filter(muted=False)
+
+    def for_target(self, obj: models.Model) -> NotificationQuerySet:
+        """Notifications about ``obj`` (any saved model instance)."""
+        content_type, pk = ref(obj)
+        return self.filter(target_type=content_type, target_id=pk)
+
+    def for_actor(self, obj: models.Model) -> NotificationQuerySet:
+        """Notifications whose actor is ``obj`` (a user or any other saved model instance)."""
+        content_type, pk = ref(obj)
+        return self.filter(actor_type=content_type, actor_id=pk)
+
+
+def ref(obj: models.Model) -> tuple[ContentType, str]:
+    """How rows point at ``obj``: its content type (cached per process) and its primary key as text."""
+    return ContentType.objects.get_for_model(obj), str(obj.pk)
 
 
 class Notification(models.Model):
@@ -71,8 +88,27 @@ class Notification(models.Model):
     muted = models.BooleanField(_("muted"), default=False)
     # When a digest claimed this row (set before sending, so two hosts never email it twice).
     emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    # What it is about: any model instance (the primary key as text, so integer, UUID and string keys all work).
+    target_type = models.ForeignKey(
+        ContentType, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("target type")
+    )
+    target_id = models.CharField(_("target id"), max_length=255, blank=True, default="")
+    target = GenericForeignKey("target_type", "target_id")
+    # str(target) when stored: what the item shows once the target is deleted.
+    target_name = models.CharField(_("target name"), max_length=200, blank=True, default="")
+    # Who did it, when it is an object (a user, a bot...); its name is also the first of ``actors``.
+    actor_type = models.ForeignKey(
+        ContentType, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("actor type")
+    )
+    actor_id = models.CharField(_("actor id"), max_length=255, blank=True, default="")
+    actor = GenericForeignKey("actor_type", "actor_id")
+    # The named parameters of the kind's message template, rendered in each reader's language.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
 
     objects = NotificationQuerySet.as_manager()
+
+    #: Set on loaded rows by ``state.annotate``: the recipient follows the target (the item offers "Unfollow").
+    following = False
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -95,6 +131,8 @@ class Notification(models.Model):
             ),
             # prune_notifications.
             models.Index(fields=["read_at"], condition=Q(read_at__isnull=False), name="notif_read_at"),
+            # for_target() and mark_read_for().
+            models.Index(fields=["target_type", "target_id", "recipient"], name="notif_target"),
             # send_digests: the rows still waiting for an email, oldest first.
             models.Index(
                 fields=["created_at"],
@@ -104,7 +142,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()}: {self.title or self.message[:60]}"
+        return f"{self.get_level_display()}: {self.title or self.text[:60]}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Links are checked on every way in, also objects.create() and save() from a project's own code:
@@ -130,7 +168,47 @@ class Notification(models.Model):
             self.read_at,
             self.archived_at,
             self.resolution,
+            self.target_type_id,
+            self.target_id,
+            self.target_label,
+            self.target_gone,
+            self.following,
+            repr(self.params),
         )
+
+    @property
+    def text(self) -> str:
+        """The sentence: the caller's ``message`` as given, else its kind's template in the active language."""
+        if self.message:
+            return self.message
+        from .kinds import get_kind
+
+        actor = self.actors[0] if self.actors else ""
+        values = {**self.params, "actor": actor, "target": self.target_label, "count": self.others_count}
+        return get_kind(self.kind).render_message(values)
+
+    @property
+    def target_label(self) -> str:
+        """The target's current name (its stored name once it is gone); "" without a target."""
+        if not self.target_id:
+            return ""
+        target = self.target
+        return self.target_name if target is None else str(target)[:200]
+
+    @property
+    def target_gone(self) -> bool:
+        """It was about an object that has since been deleted."""
+        return bool(self.target_id) and self.target is None
+
+    @property
+    def link(self) -> str:
+        """Where the item leads: its ``url``, else its target's ``get_absolute_url()``; "" once the target is gone."""
+        if self.target_gone:
+            return ""
+        if self.url:
+            return self.url
+        get_url = getattr(self.target, "get_absolute_url", None)
+        return str(get_url()) if get_url is not None else ""
 
     @property
     def item_template(self) -> str:
@@ -169,6 +247,11 @@ class Preferences(models.Model):
     # The email digest as a whole (the unsubscribe link turns this off).
     digest = models.BooleanField(_("email digest"), default=True)
     muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
+    # The reader's own choice; "" follows their browser (see notifications.readers).
+    language = models.CharField(_("language"), max_length=15, blank=True, default="")
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
+    # The language of their last page view: frames and emails sent while they are away use it.
+    seen_language = models.CharField(_("last seen language"), max_length=15, blank=True, default="")
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -177,3 +260,48 @@ class Preferences(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}"
+
+
+class Subscription(models.Model):
+    """A user follows an object: :func:`notifications.notify_subscribers` notifies them about it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_subscriptions",
+        verbose_name=_("user"),
+    )
+    target_type = models.ForeignKey(ContentType, models.CASCADE, related_name="+", verbose_name=_("target type"))
+    target_id = models.CharField(_("target id"), max_length=255)
+    target = GenericForeignKey("target_type", "target_id")
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.UniqueConstraint(fields=["target_type", "target_id", "user"], name="notif_subscription_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="notif_subscription_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} \N{RIGHTWARDS ARROW} {self.target or self.target_id}"
+
+
+class SentKey(models.Model):
+    """One ``notify(..., key=...)`` per recipient and key until ``expires_at``: the unique constraint makes a
+    second caller's insert a no-op, also when both run at once (a retried task, a double-clicked form)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+    # The call that inserted it (its other rows are someone else's).
+    token = models.CharField(max_length=32)
+    notification = models.ForeignKey(Notification, models.CASCADE, null=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="notif_sentkey_unique")]
+        indexes = [models.Index(fields=["expires_at"], name="notif_sentkey_expires")]
+
+    def __str__(self) -> str:
+        return f"{self.key} \N{RIGHTWARDS ARROW} {self.recipient_id}"

@@ -19,13 +19,14 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .kinds import Kind, all_kinds, get_kind
 from .models import Preferences
 from .state import chunks
 
-#: Choices of the "mute everything" control.
-MUTE_CHOICES = {"1h": "for 1 hour", "8h": "for 8 hours", "tomorrow": "until tomorrow"}
+#: Choices of the "mute everything" control: each button's whole label (translated as one sentence).
+MUTE_CHOICES = {"1h": _("Mute for 1 hour"), "8h": _("Mute for 8 hours"), "tomorrow": _("Mute until tomorrow")}
 
 
 def get_preferences(user: AbstractBaseUser | Any) -> Preferences:

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import delivery, protocol, rendering
 from .models import Notification
-from .state import load_states, unread_counts
+from .state import annotate, load_states, unread_counts
 
 #: From this many recipients on, one notify() goes as one message to every server process, which hands each
 #: of its sockets its user's frame, instead of one message per recipient's group.
@@ -49,6 +49,7 @@ def change(user_pk: Any, pk: int) -> None:
     notification = Notification.objects.filter(pk=pk).first()
     if notification is None:
         return
+    annotate([notification])
     state = load_states([user_pk])[user_pk]
     parts = rendering.render_change_parts(notification, state)
     delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])

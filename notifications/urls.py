@@ -15,6 +15,8 @@ urlpatterns = [
     path("<int:pk>/read/", views.read, name="read"),
     path("<int:pk>/archive/", views.archive, name="archive"),
     path("<int:pk>/open/", views.open_link, name="open"),
+    path("<int:pk>/follow/", views.follow, name="follow"),
+    path("<int:pk>/unfollow/", views.unfollow, name="unfollow"),
     path("preferences/", views.preferences_page, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

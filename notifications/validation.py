@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -62,6 +63,37 @@ def clean_actions(actions: Iterable[Mapping[str, str]] | None) -> list[dict[str,
             raise ValueError(f"action {label!r} needs a url")
         cleaned.append({"label": label, "url": url})
     return cleaned
+
+
+def clean_params(params: Mapping[str, Any] | None) -> dict[str, str | int | float]:
+    """A kind's message parameters: names to plain values (stored as JSON, shown through autoescaping)."""
+    cleaned: dict[str, str | int | float] = {}
+    for name, value in (params or {}).items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"parameter names must be identifiers, not {name!r}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise TypeError(f"parameter {name!r} must be a str or a number, not {type(value).__name__}")
+        if isinstance(value, str):
+            value = clean_text(value, field=f"parameter {name!r}", max_length=200)
+        cleaned[name] = value
+    return cleaned
+
+
+def clean_object(obj: Any, *, field: str) -> Model:
+    """A saved model instance (a notification's target or actor, a thing to follow)."""
+    if not isinstance(obj, Model):
+        raise TypeError(f"{field} must be a saved model instance, not {type(obj).__name__}")
+    if obj.pk is None or obj._state.adding:
+        raise ValueError(f"{field} {obj!r} is not saved: save it before notifying about it")
+    return obj
+
+
+def clean_target(obj: Any, *, field: str = "target") -> Model:
+    """:func:`clean_object`, and not of a model listed in ``NOTIFICATIONS["DENIED_TARGET_MODELS"]``."""
+    obj = clean_object(obj, field=field)
+    if obj._meta.label_lower in {label.lower() for label in conf.get("DENIED_TARGET_MODELS")}:
+        raise ValueError(f"{field} may not be a {obj._meta.label} (NOTIFICATIONS['DENIED_TARGET_MODELS'])")
+    return obj
 
 
 def parse_pk(value: Any) -> int | None:

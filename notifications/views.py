@@ -7,6 +7,7 @@ import re
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,10 +17,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import api, conf, digests, preferences, rendering
+from . import api, conf, digests, preferences, rendering, subscriptions
 from .kinds import all_kinds
 from .models import Notification
-from .state import load_state
+from .state import annotate, load_state
 from .validation import is_safe_url
 
 
@@ -45,6 +46,7 @@ def history(request: HttpRequest) -> HttpResponse:
         show = "all"
     qs = FILTERS[show](Notification.objects.filter(recipient_id=request.user.pk))
     page = Paginator(qs, conf.get("PAGE_SIZE")).get_page(request.GET.get("page"))
+    page.object_list = annotate(list(page.object_list))
     return render(
         request,
         "notifications/history.html",
@@ -130,12 +132,39 @@ def read_all(request: HttpRequest) -> HttpResponse:
 def open_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark read and go to the notification's link, in one click."""
     notification = api.open_notification(_me(request), pk)
-    # Checked again here: a row written around the API (raw SQL, bulk_create) never sends anyone off-site.
-    if notification is None or not notification.url or not is_safe_url(notification.url):
+    link = notification.link if notification is not None else ""
+    # Checked again here: a row written around the API (raw SQL, bulk_create), or a target's
+    # get_absolute_url(), never sends anyone off-site.
+    if not link or not is_safe_url(link):
         raise Http404
     if request.headers.get("HX-Request"):
-        return HttpResponseClientRedirect(notification.url)
-    return HttpResponseRedirect(notification.url)  # the stored URL as it is, never reverse()d
+        return HttpResponseClientRedirect(link)
+    return HttpResponseRedirect(link)  # the URL as it is, never reverse()d
+
+
+@require_POST
+@login_required
+def follow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow what one of the user's notifications is about; every tab's items about it follow live."""
+    subscriptions.subscribe(_me(request), _target_of(request, pk))
+    return _done(request)
+
+
+@require_POST
+@login_required
+def unfollow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop following what one of the user's notifications is about."""
+    subscriptions.unsubscribe(_me(request), _target_of(request, pk))
+    return _done(request)
+
+
+def _target_of(request: HttpRequest, pk: int) -> Model:
+    """The object the user's notification ``pk`` is about (404: not theirs, no target, or it is gone)."""
+    notification = Notification.objects.filter(recipient_id=request.user.pk, pk=pk).first()
+    target = notification.target if notification is not None else None
+    if target is None:
+        raise Http404
+    return target
 
 
 @require_http_methods(["GET", "POST"])
@@ -150,7 +179,7 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
             try:
                 preferences.mute(user, action.removeprefix("mute:"))
             except ValueError:
-                return HttpResponseBadRequest("unknown mute choice")
+                return HttpResponseBadRequest(_("Unknown mute choice."))
         elif action == "unmute":
             preferences.unmute(user)
         else:

@@ -66,6 +66,14 @@ def bob(db: Any) -> Any:
 
 
 @pytest.fixture
+def sent(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every (group, message) the API hands to the channel layer."""
+    messages: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr("notifications.delivery.send", lambda batch: messages.extend(batch))
+    return messages
+
+
+@pytest.fixture
 def pubsub_layer(settings: Any, redis_url: str) -> str:
     """channels-redis's pub/sub layer on the test session's Redis, under a prefix of its own; returns it."""
     prefix = f"t{uuid.uuid4().hex[:8]}"

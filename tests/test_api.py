@@ -16,13 +16,6 @@ from notifications.state import load_state, load_states
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def sent(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Every (group, message) the API hands to the channel layer."""
-    messages: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr("notifications.delivery.send", lambda batch: messages.extend(batch))
-    return messages
-
 
 def test_notify_stores_then_pushes_to_the_recipients_group(alice: Any, sent: list[Any]) -> None:
     n = notify(alice, "Build 42 finished", level="success", url="/builds/42/")
@@ -39,7 +32,8 @@ def test_notify_many_is_one_insert_and_no_query_per_recipient(
     db: Any, sent: list[Any], django_assert_max_num_queries: Any
 ) -> None:
     users = get_user_model().objects.bulk_create([get_user_model()(username=f"user{i}") for i in range(50)])
-    with django_assert_max_num_queries(6):
+    # 7: on SQLite the insert goes in two statements (its 999-parameter limit over the row's 23 columns).
+    with django_assert_max_num_queries(7):
         created = notify(get_user_model().objects.all(), "hello all")
     assert len(created) == 50 == Notification.objects.count()
     # 50 recipients (pushes.FAN_OUT_FROM): one message to every process, naming each recipient's item

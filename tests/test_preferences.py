@@ -30,13 +30,6 @@ def kinds(settings: Any) -> None:
     settings.NOTIFICATIONS = {"KINDS": KINDS, "DIGEST_DELAY": 0}
 
 
-@pytest.fixture
-def sent(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
-    messages: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr("notifications.delivery.send", lambda batch: messages.extend(batch))
-    return messages
-
-
 def test_notify_without_kinds_keeps_working(alice: Any, settings: Any, sent: list[Any]) -> None:
     settings.NOTIFICATIONS = {}
     n = notify(alice, "Plain")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 
-from .. import rendering
+from .. import api, rendering
 from ..state import load_state
 
 register = template.Library()
@@ -23,6 +24,19 @@ def notification_bar(context: template.Context, title: str = "") -> SafeString:
     if user is None or not user.is_authenticated:
         return SafeString("")
     return rendering.render_bar(load_state(user), request=request, page_title=str(title))
+
+
+@register.simple_tag(takes_context=True)
+def mark_read_for(context: template.Context, obj: Model) -> str:
+    """``{% mark_read_for ticket %}``: the reader's notifications about ``obj`` are read (renders nothing).
+
+    Put it before ``{% notification_bar %}`` when you can; after it, the bar catches up once its socket connects.
+    """
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        api.mark_read_for(user, obj)
+    return ""
 
 
 @register.filter

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 import django
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository root
 
@@ -47,6 +49,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "demo.urls"
+
+# The languages the app ships catalogues for (and the demo's own strings); a reader's choice, their browser's,
+# else LANGUAGE_CODE.
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("ar", "العربية")]
 ASGI_APPLICATION = "demo.asgi.application"
 
 TEMPLATES = [
@@ -94,7 +100,16 @@ NOTIFICATIONS: dict[str, object] = {
     "BASE_TEMPLATE": "demo/base.html",
     # The demo's kinds: what the preferences page lists and the styleguide shows.
     "KINDS": {
-        "comment": {"label": "Comments", "level": "info", "group_by": "url"},
+        # A sentence rendered in each reader's language; one unread item per ticket ("alice and 2 others ...").
+        "comment": {
+            "label": _("Comments"),
+            "level": "info",
+            "group_by": "target",
+            "message": _("{actor} commented: {excerpt}"),
+            "grouped_message": ngettext_lazy(
+                "{actor} and {count} other commented", "{actor} and {count} others commented", "count"
+            ),
+        },
         "build": {"label": "Builds", "level": "success"},
         "invite": {"label": "Invitations", "level": "warning", "template": "partials/notification_invite.html"},
         "security": {"label": "Security alerts", "level": "error", "email": True, "bar_default": True},

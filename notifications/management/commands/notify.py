@@ -7,45 +7,62 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from notifications import api
 from notifications.models import Level
 
 
 class Command(BaseCommand):
-    help = "Send a notification to one user (by username) or, with --all, to every active user."
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        """Translated when asked for (``--help``), in the language active then."""
+        return _("Send a notification to one user (by username) or, with --all, to every active user.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("username", nargs="?", help="Recipient's username (omit with --all).")
-        parser.add_argument("message")
-        parser.add_argument("--all", action="store_true", help="Notify every active user.")
-        parser.add_argument("--level", choices=Level.values, default="", help="Default: the kind's level, else info.")
-        parser.add_argument("--title", default="")
-        parser.add_argument("--url", default="", help="A relative URL (or one on NOTIFICATIONS['ALLOWED_URL_HOSTS']).")
-        parser.add_argument("--group-key", default="", help="Collapse into the unread item with this key.")
-        parser.add_argument("--kind", default="", help="A kind of NOTIFICATIONS['KINDS'] (preferences apply).")
-        parser.add_argument("--actor", default="", help="Who did it, for grouped items ('alice and 2 others').")
+        parser.add_argument("username", nargs="?", help=_("Recipient's username (omit with --all)."))
+        parser.add_argument("message", help=_("The notification's text."))
+        parser.add_argument("--all", action="store_true", help=_("Notify every active user."))
+        parser.add_argument(
+            "--level", choices=Level.values, default="", help=_("Default: the kind's level, else info.")
+        )
+        parser.add_argument("--title", default="", help=_("A title shown above the message."))
+        parser.add_argument(
+            "--url", default="", help=_("A relative URL (or one on NOTIFICATIONS['ALLOWED_URL_HOSTS']).")
+        )
+        parser.add_argument("--group-key", default="", help=_("Collapse into the unread item with this key."))
+        parser.add_argument("--kind", default="", help=_("A kind of NOTIFICATIONS['KINDS'] (preferences apply)."))
+        parser.add_argument("--actor", default="", help=_("Who did it, for grouped items ('alice and 2 others')."))
 
     def handle(self, *args: Any, username: str | None, message: str, **options: Any) -> None:
         if options["all"] == bool(username):
-            raise CommandError("Give a username or --all (not both).")
+            raise CommandError(_("Give a username or --all (not both)."))
         fields = {name: options[name] for name in ("level", "title", "url", "group_key", "actor", "kind")}
         try:
             if options["all"]:
                 count = len(api.notify_all(message, **fields))
-                who = f"{count} active user(s)"
+                # Translators: the English keeps the count-neutral "user(s)" that scripts match; give your
+                # language's proper forms.
+                done = ngettext(
+                    "Stored a notification for %(count)d active user(s).",
+                    "Stored a notification for %(count)d active user(s).",
+                    count,
+                ) % {"count": count}
             else:
                 user = self._user(username)
                 api.notify(user, message, **fields)
-                who = str(username)
+                done = _("Stored a notification for %(username)s.") % {"username": username}
         except (ValueError, TypeError) as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(self.style.SUCCESS(f"Stored a notification for {who}."))
+        self.stdout.write(self.style.SUCCESS(done))
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
             self.stderr.write(
                 self.style.WARNING(
-                    "The in-memory channel layer cannot reach the server's sockets from this process: "
-                    "open pages show it when they reconnect or reload. Set REDIS_URL for live delivery."
+                    _(
+                        "The in-memory channel layer cannot reach the server's sockets from this process: "
+                        "open pages show it when they reconnect or reload. Set REDIS_URL for live delivery."
+                    )
                 )
             )
 
@@ -54,4 +71,4 @@ class Command(BaseCommand):
         try:
             return User._default_manager.get_by_natural_key(username)
         except User.DoesNotExist:
-            raise CommandError(f"No user named {username!r}.") from None
+            raise CommandError(_("No user named %(username)s.") % {"username": repr(username)}) from None

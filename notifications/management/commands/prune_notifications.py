@@ -7,17 +7,21 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications import api, conf
 from notifications.models import Notification
 
 
 class Command(BaseCommand):
-    help = "Delete read notifications older than NOTIFICATIONS['RETENTION_DAYS'] days (run it daily from cron)."
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        """Translated when asked for (``--help``), in the language active then."""
+        return _("Delete read notifications older than NOTIFICATIONS['RETENTION_DAYS'] days (run it daily from cron).")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, help="Override RETENTION_DAYS for this run.")
-        parser.add_argument("--dry-run", action="store_true", help="Count, delete nothing.")
+        parser.add_argument("--days", type=int, help=_("Override RETENTION_DAYS for this run."))
+        parser.add_argument("--dry-run", action="store_true", help=_("Count, delete nothing."))
 
     def handle(self, *args: Any, days: int | None, dry_run: bool, **options: Any) -> None:
         days = conf.get("RETENTION_DAYS") if days is None else days
@@ -25,9 +29,13 @@ class Command(BaseCommand):
             raise ValueError("--days must be 0 or more")
         old = Notification.objects.read().filter(read_at__lt=timezone.now() - timedelta(days=days))
         if dry_run:
-            self.stdout.write(f"Would delete {old.count()} read notification(s) older than {days} day(s).")
+            # Translators: two counts in one line: word it so that it is right for any number of either.
+            message = _("Would delete %(count)d read notification(s) older than %(days)d day(s).")
+            self.stdout.write(message % {"count": old.count(), "days": days})
             return
-        deleted, _ = old.delete()
+        deleted, _per_model = old.delete()
         if deleted:
             api.refresh_all()
-        self.stdout.write(f"Deleted {deleted} read notification(s) older than {days} day(s).")
+        # Translators: two counts in one line: word it so that it is right for any number of either.
+        message = _("Deleted %(count)d read notification(s) older than %(days)d day(s).")
+        self.stdout.write(message % {"count": deleted, "days": days})
