@@ -16,7 +16,6 @@ from notifications.state import load_state, load_states
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
 def test_notify_stores_then_pushes_to_the_recipients_group(alice: Any, sent: list[Any]) -> None:
     n = notify(alice, "Build 42 finished", level="success", url="/builds/42/")
     assert Notification.objects.get() == n

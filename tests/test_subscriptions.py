@@ -85,7 +85,7 @@ def test_the_item_links_to_the_target_and_shows_its_current_name(alice: Any, tic
     ticket.title = "Login broken on Safari"
     ticket.save()
     shown = item(alice, n.pk)
-    assert "#%d Login broken on Safari" % ticket.pk in shown.text
+    assert f"#{ticket.pk} Login broken on Safari" in shown.text
     assert shown.attrs["data-target-gone"] == "false"
     response = Client()
     response.force_login(alice)
@@ -186,7 +186,9 @@ def test_an_item_about_a_followed_thing_offers_unfollow_and_it_shows_in_every_ta
     assert is_subscribed(alice, ticket)
 
 
-def test_nobody_follows_through_someone_elses_notification(alice: Any, bob: Any, ticket: Ticket, sent: list[Any]) -> None:
+def test_nobody_follows_through_someone_elses_notification(
+    alice: Any, bob: Any, ticket: Ticket, sent: list[Any]
+) -> None:
     n = notify(alice, "x", target=ticket)
     client = Client()
     client.force_login(bob)
