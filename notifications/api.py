@@ -23,6 +23,7 @@ from django.utils import timezone
 from . import conf, keys, preferences, protocol, pushes, subscriptions
 from .kinds import get_kind
 from .models import Level, Notification, ref
+from .readers import Reader, readers
 from .state import chunks
 from .validation import clean_actions, clean_choice, clean_object, clean_params, clean_text, clean_url, parse_pk
 
@@ -385,7 +386,9 @@ def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool |
     target (known to :func:`notify_subscribers`; else looked up when there is a target).
     """
     key = fields.pop("key")
-    muted = preferences.muted_recipients(user_ids, fields["kind"])
+    rows = preferences.load(user_ids)  # one read serves the mute decision and the readers' languages
+    muted = preferences.muted_recipients(user_ids, fields["kind"], rows)
+    who = readers(user_ids, rows)
     by_user: dict[Any, Notification] = {}
     with transaction.atomic():
         claimed = keys.claim(user_ids, key, timezone.now()) if key else None
@@ -397,7 +400,7 @@ def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool |
         for is_muted in (False, True):
             part = [pk for pk in fresh if (pk in muted) is is_muted]
             if part:
-                stored = _store_part(part, {**fields, "muted": is_muted}, followers)
+                stored = _store_part(part, {**fields, "muted": is_muted}, followers, who)
                 by_user.update((n.recipient_id, n) for n in stored)
         if claimed:
             keys.record(claimed, by_user)
@@ -405,7 +408,9 @@ def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool |
     return [by_user[pk] for pk in user_ids if pk in by_user]
 
 
-def _store_part(user_ids: Sequence[Any], fields: dict[str, Any], followers: set[Any]) -> list[Notification]:
+def _store_part(
+    user_ids: Sequence[Any], fields: dict[str, Any], followers: set[Any], who: Mapping[Any, Reader]
+) -> list[Notification]:
     fields = dict(fields)
     actor_name = fields.pop("actor_name")
     target = fields.pop("target", None)
@@ -430,7 +435,7 @@ def _store_part(user_ids: Sequence[Any], fields: dict[str, Any], followers: set[
             n.target = target
             n.target_id = fields["target_id"]
     if not fields["muted"]:
-        transaction.on_commit(partial(pushes.new_items, created))
+        transaction.on_commit(partial(pushes.new_items, created, who))
         if grouped:
             transaction.on_commit(partial(pushes.states, [n.recipient_id for n in grouped]))
     return [*created, *grouped]

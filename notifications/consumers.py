@@ -27,6 +27,7 @@ from django.db import DatabaseError
 
 from . import api, conf, credentials, db, protocol, rendering, watchdog
 from .models import Notification
+from .readers import Reader, readers, site_reader
 from .state import load_states
 
 logger = logging.getLogger("notifications")
@@ -69,25 +70,27 @@ REFOCUS_WINDOW = 10.0
 FrameRequest = tuple[Any, bool, str | None]
 
 
-def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, tuple[list[int], str, int]]:
-    """Each request's items, frame and unread count: the state, or only the live indicator if the tab shows
-    that state already. The users' states are read together (two queries, see ``state.load_states``).
+def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, tuple[list[int], str, int, Reader]]:
+    """Each request's items, frame, unread count and reader: the state, or only the live indicator if the tab
+    shows that state already. The users' states and readers are read together (three queries, see
+    ``state.load_states``); each frame is rendered in its user's language and time zone.
 
     The shown version is the version of the state the page rendered (``?v=`` in the socket URL). While live,
     a match means the page shows exactly the database's state: rendering and sending it again is skipped, and
     only the (constant, tiny) live frame is sent, which also hides a "paused" notice left from before a
     reconnect. Anything else (no version, a stale one, another user's, live updates paused) sends the state.
     """
-    states = load_states({pk for pk, _, _ in requests})
+    pks = {pk for pk, _, _ in requests}
+    states, who = load_states(pks), readers(list(pks))
     frames = {}
-    live_frame = ""  # the same for every tab: rendered once per call
     for pk, live, shown_version in requests:
-        state = states[pk]
-        if live and shown_version is not None and shown_version == state.version:
-            html = live_frame = live_frame or rendering.render_live_frame()
-        else:
-            html = rendering.render_state_frame(state, live=live)
-        frames[pk, live, shown_version] = (state.pks, html, state.unread_count)
+        state, reader = states[pk], who[pk]
+        with reader.active():
+            if live and shown_version is not None and shown_version == state.version:
+                html = rendering.render_live_frame()
+            else:
+                html = rendering.render_state_frame(state, live=live)
+        frames[pk, live, shown_version] = (state.pks, html, state.unread_count, reader)
     return frames
 
 
@@ -130,10 +133,11 @@ def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -
     return True, ACTIONS[name](user, data)
 
 
-def _focus_frame(user: Any, pk: int | None) -> str:
+def _focus_frame(user: Any, pk: int | None, reader: Reader) -> str:
     """The focus part for the tab that acted: onto item ``pk``'s Dismiss (the history link if it is gone)."""
     item = Notification.objects.filter(recipient_id=user.pk, pk=pk).active().first() if pk else None
-    return rendering.render_focus_frame(item)
+    with reader.active():
+        return rendering.render_focus_frame(item)
 
 
 def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -154,6 +158,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     closing = False
     next_check = 0.0
     refocus_until = 0.0  # see receive()
+    reader: Reader | None = None  # the user's language and time zone, read with each state
     dispatching = False  # a handler is running (see hand_over)
     handed_over: deque[dict[str, Any]] | None = None
 
@@ -249,7 +254,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
 
     async def send_state(self, shown_version: str | None = None) -> None:
         live = self.joined and self.watchdog.layer_up
-        await self.apply_state(*await state_frames.get((self.user.pk, live, shown_version)))
+        pks, html, count, self.reader = await state_frames.get((self.user.pk, live, shown_version))
+        await self.apply_state(pks, html, count)
 
     async def apply_state(
         self, pks: list[int], html: str, count: int | None = None, *, focus: int | None = None
@@ -263,7 +269,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
                 focus = self.shown[0] if self.shown else 0
             self.refocus_until = 0.0
         if focus is not None and (focus == 0 or focus in self.shown):
-            html += await db.reading(_focus_frame)(self.user, focus)
+            html += await db.reading(_focus_frame)(self.user, focus, self.reader or site_reader())
         await self.send(text_data=self._titled(html, count))
 
     def _titled(self, html: str, count: int | None) -> str:

@@ -33,7 +33,8 @@ from . import conf
 from .kinds import get_kind
 from .models import Notification, Preferences
 from .preferences import email_enabled
-from .state import chunks
+from .readers import reader_of
+from .state import annotate, chunks
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def build_message(user: Any, notifications: Sequence[Notification]) -> EmailMult
     limit = conf.get("DIGEST_MAX_ITEMS")
     for n in notifications:
         # Links in an email must be absolute; an absolute url (an allowed host) stays as it is.
-        n.absolute_url = urljoin(conf.get("BASE_URL"), n.url) if n.url else ""  # type: ignore[attr-defined]
+        n.absolute_url = urljoin(conf.get("BASE_URL"), n.link) if n.link else ""  # type: ignore[attr-defined]
     link = unsubscribe_url(user.pk)
     context = {
         "user": user,
@@ -141,6 +142,7 @@ def send_digests(now: datetime.datetime | None = None) -> Result:
             per_user = claim(batch, now)
             if not per_user:
                 continue
+            annotate([n for rows in per_user.values() for n in rows])  # their targets' current names
             users = users_model._default_manager.in_bulk(list(per_user))
             prefs = Preferences.objects.in_bulk(list(per_user))
             for pk, rows in per_user.items():
@@ -152,7 +154,9 @@ def send_digests(now: datetime.datetime | None = None) -> Result:
                     result.skipped += 1
                     continue
                 try:
-                    mail.send_messages([build_message(user, wanted)])
+                    with reader_of(choice).active():  # in the recipient's language and time zone
+                        message = build_message(user, wanted)
+                    mail.send_messages([message])
                 except Exception:
                     # At most once, but not never: give the rows back so the next run tries again.
                     logger.exception("Digest for user %s failed; its notifications stay due", pk)

@@ -47,13 +47,21 @@ def is_muted(prefs: Preferences, now: datetime.datetime | None = None) -> bool:
     return prefs.muted_until is not None and prefs.muted_until > (now or timezone.now())
 
 
-def muted_recipients(user_ids: Sequence[Any], kind_name: str) -> set[Any]:
-    """Which of ``user_ids`` get a notification of ``kind_name`` stored muted (one query per 2,000 users)."""
-    kind = get_kind(kind_name)
-    now = timezone.now()
+def load(user_ids: Sequence[Any]) -> dict[Any, Preferences]:
+    """The stored preferences of those of ``user_ids`` who have any (one query per 2,000 users)."""
     rows: dict[Any, Preferences] = {}
     for chunk in chunks(list(user_ids)):
         rows.update((p.user_id, p) for p in Preferences.objects.filter(user_id__in=chunk))
+    return rows
+
+
+def muted_recipients(
+    user_ids: Sequence[Any], kind_name: str, rows: Mapping[Any, Preferences] | None = None
+) -> set[Any]:
+    """Which of ``user_ids`` get a notification of ``kind_name`` stored muted (``rows``: their :func:`load`)."""
+    kind = get_kind(kind_name)
+    now = timezone.now()
+    rows = load(user_ids) if rows is None else rows
     default = Preferences()
     muted = set()
     for pk in user_ids:

@@ -5,10 +5,13 @@ The API stores and schedules (on commit); this module renders and addresses; ``d
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from . import delivery, protocol, rendering
 from .models import Notification
+from .readers import Reader, readers
 from .state import annotate, load_states, unread_counts
 
 #: From this many recipients on, one notify() goes as one message to every server process, which hands each
@@ -16,32 +19,46 @@ from .state import annotate, load_states, unread_counts
 FAN_OUT_FROM = 50
 
 
-def new_items(created: list[Notification]) -> None:
-    """One frame per recipient: the new item, their badge (rendered once per distinct count), the toast."""
+def new_items(created: list[Notification], who: Mapping[Any, Reader] | None = None) -> None:
+    """One frame per recipient: the new item, their badge (rendered once per distinct count), the toast; each
+    rendered in its recipient's language and time zone, once per distinct frame (never once per recipient).
+    ``who``: the recipients' readers when the caller knows them already."""
     counts = unread_counts([n.recipient_id for n in created])
+    who = who or readers(list(counts))
+    by_reader: dict[Reader, list[Notification]] = defaultdict(list)
+    for n in created:
+        by_reader[who[n.recipient_id]].append(n)
+    messages: list[delivery.Addressed] = []
+    for reader, part in by_reader.items():
+        with reader.active():
+            messages += _new_item_messages(part, counts)
+    delivery.send(messages)
+
+
+def _new_item_messages(created: list[Notification], counts: dict[Any, int]) -> list[delivery.Addressed]:
     recipients = {n.recipient_id for n in created}
     one_each = len(recipients) == len(created) >= FAN_OUT_FROM  # one item per recipient, enough of them
     shared = rendering.render_shared_new_frame(created, counts) if one_each else None
     if shared is not None:
         html, count_parts = shared
         items = {n.recipient_id: (n.pk, counts[n.recipient_id]) for n in created}
-        delivery.send([(protocol.broadcast_group(), protocol.pushes(html, count_parts, items))])
-        return
-    delivery.send(
+        return [(protocol.broadcast_group(), protocol.pushes(html, count_parts, items))]
+    return [
         (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
         for n, html in rendering.render_new_frames(created, counts)
-    )
+    ]
 
 
 def states(user_pks: list[Any], focus: tuple[str, int] | None = None) -> None:
-    """Each user's whole bar, rendered once per user, to all of their tabs (``focus``: see protocol.state)."""
-    delivery.send(
-        (
-            protocol.user_group(pk),
-            protocol.state(state.pks, rendering.render_state_frame(state), state.unread_count, focus),
-        )
-        for pk, state in load_states(user_pks).items()
-    )
+    """Each user's whole bar, rendered once per user in their language, to all of their tabs (``focus``: see
+    protocol.state)."""
+    who = readers(user_pks)
+    messages: list[delivery.Addressed] = []
+    for pk, state in load_states(user_pks).items():
+        with who[pk].active():
+            html = rendering.render_state_frame(state)
+        messages.append((protocol.user_group(pk), protocol.state(state.pks, html, state.unread_count, focus)))
+    delivery.send(messages)
 
 
 def change(user_pk: Any, pk: int) -> None:
@@ -51,7 +68,8 @@ def change(user_pk: Any, pk: int) -> None:
         return
     annotate([notification])
     state = load_states([user_pk])[user_pk]
-    parts = rendering.render_change_parts(notification, state)
+    with readers([user_pk])[user_pk].active():
+        parts = rendering.render_change_parts(notification, state)
     delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])
 
 

@@ -22,13 +22,14 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
 
 from . import conf, credentials, db, protocol, rendering
+from .readers import Reader, site_reader
 
 logger = logging.getLogger("notifications")
 
@@ -45,6 +46,7 @@ class Socket(Protocol):
     login: credentials.Login
     joined: bool
     next_check: float
+    reader: Reader | None
 
     async def join(self) -> bool: ...
     async def revoke(self) -> None: ...
@@ -138,7 +140,7 @@ class Watchdog:
             interval = conf.get("HEARTBEAT_INTERVAL")
             if not interval:
                 return
-            html = rendering.render_heartbeat_frame()
+            frames = PerReader(rendering.render_heartbeat_frame)
             await asyncio.sleep(interval / math.ceil(len(self.sockets) / BEAT_SLICE))
             # Taken after the first pause, so a socket that opened during it is in this round (with up to
             # BEAT_SLICE sockets, a beat comes one interval after the last, as it did before the spreading).
@@ -152,7 +154,7 @@ class Watchdog:
                 for socket in sockets[start : start + BEAT_SLICE]:
                     if socket in self.sockets:  # not closed meanwhile
                         with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
-                            await socket.send(text_data=html)
+                            await socket.send(text_data=frames.of(socket))
 
     # The channel layer ------------------------------------------------------------------------------------
 
@@ -247,10 +249,10 @@ class Watchdog:
             logger.warning("This process could not join the broadcast group: %r", error)
 
     async def _announce_offline(self) -> None:
-        html = rendering.render_offline_frame()
+        frames = PerReader(rendering.render_offline_frame)
         for socket in list(self.sockets):
             with contextlib.suppress(Exception):
-                await socket.send(text_data=html)
+                await socket.send(text_data=frames.of(socket))
 
     async def resync(self, sockets: Iterable[Socket], *, rejoin: bool = False) -> None:
         """Re-join groups (where a join failed, or all), then send each socket its bar. The sockets ask at
@@ -268,6 +270,21 @@ class Watchdog:
 
 
 _watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
+
+
+class PerReader:
+    """A frame every socket gets, rendered once per language and time zone among them."""
+
+    def __init__(self, render: Callable[[], str]) -> None:
+        self.render = render
+        self.frames: dict[Reader, str] = {}
+
+    def of(self, socket: Socket) -> str:
+        reader = socket.reader or site_reader()
+        if reader not in self.frames:
+            with reader.active():
+                self.frames[reader] = self.render()
+        return self.frames[reader]
 
 
 def get() -> Watchdog:

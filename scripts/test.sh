@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Python packages, Debian's chromium and redis-server when missing),
+# Install everything the tests need (Python packages, Debian's chromium, redis-server and gettext when missing),
 # then run ruff and every test, browser tests included. Extra arguments go to pytest, e.g.
 #   scripts/test.sh e2e            only the browser tests
 #   scripts/test.sh -k read        tests whose name contains "read"
@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# GNU gettext: tests/test_locale.py runs makemessages (xgettext) to check the catalogues are up to date.
+{ command -v msgfmt && command -v xgettext; } >/dev/null || missing+=(gettext)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   echo "Installing ${missing[*]} from Debian's packages..."
