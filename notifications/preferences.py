@@ -89,6 +89,23 @@ def save_choices(
     return prefs
 
 
+def save_reader(user: AbstractBaseUser, language: str, time_zone: str) -> Preferences:
+    """Store ``user``'s language (a code of ``settings.LANGUAGES``) and time zone; "" for either follows their
+    browser / the site. ``ValueError`` for anything else."""
+    from django.conf import settings
+
+    from .readers import time_zones
+
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValueError(f"unknown language {language!r}")
+    if time_zone and time_zone not in time_zones():
+        raise ValueError(f"unknown time zone {time_zone!r}")
+    prefs = get_preferences(user)
+    prefs.language, prefs.time_zone = language, time_zone
+    prefs.save()
+    return prefs
+
+
 def mute_until(choice: str, now: datetime.datetime | None = None) -> datetime.datetime:
     """When a "mute everything" choice ends: 1 hour, 8 hours, or the next local midnight."""
     now = now or timezone.now()

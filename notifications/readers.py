@@ -29,6 +29,12 @@ class Reader:
     language: str
     time_zone: str = ""
 
+    def activate(self, request: HttpRequest) -> None:
+        """For the rest of this request (what :class:`ReaderMiddleware` does with a reader's choice)."""
+        translation.activate(self.language)
+        request.LANGUAGE_CODE = self.language
+        timezone.activate(zone(self.time_zone))
+
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
         """Render in this reader's language and time zone."""
@@ -75,9 +81,10 @@ def readers(user_ids: Sequence[Any], rows: Mapping[Any, Preferences] | None = No
     return {pk: reader_of(rows.get(pk)) for pk in user_ids}
 
 
-def time_zones() -> list[str]:
-    """The time zone names a reader may choose."""
-    return sorted(zoneinfo.available_timezones())
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The time zone names a reader may choose (read once per process: it scans the system's zone files)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
 
 
 class ReaderMiddleware:
@@ -98,12 +105,9 @@ class ReaderMiddleware:
         browser = supported(getattr(request, "LANGUAGE_CODE", "") or translation.get_language_from_request(request))
         if browser and browser != (prefs.seen_language if prefs else ""):
             Preferences.objects.update_or_create(user_id=user.pk, defaults={"seen_language": browser})
-        chosen = supported(prefs.language) if prefs else ""
-        if chosen:
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen
-        if prefs and prefs.time_zone:
-            timezone.activate(zone(prefs.time_zone))
+        if prefs is not None:
+            chosen = supported(prefs.language)
+            Reader(chosen or translation.get_language(), prefs.time_zone).activate(request)
         try:
             return self.get_response(request)
         finally:

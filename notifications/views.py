@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import api, conf, digests, preferences, rendering, subscriptions
+from . import api, conf, digests, preferences, readers, rendering, subscriptions
 from .kinds import all_kinds
 from .models import Notification
 from .state import annotate, load_state
@@ -182,6 +183,14 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
                 return HttpResponseBadRequest(_("Unknown mute choice."))
         elif action == "unmute":
             preferences.unmute(user)
+        elif action == "reader":
+            try:
+                language, time_zone = request.POST.get("language", ""), request.POST.get("time_zone", "")
+                prefs = preferences.save_reader(user, language, time_zone)
+            except ValueError:
+                return HttpResponseBadRequest("unknown language or time zone")
+            api.push_state(user)  # every open tab's bar in the new language
+            readers.reader_of(prefs).activate(request)
         else:
             names = list(all_kinds())
             preferences.save_choices(
@@ -204,6 +213,9 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
             "muted": preferences.is_muted(prefs),
             "mute_choices": preferences.MUTE_CHOICES,
             "saved": request.method == "POST" or "saved" in request.GET,
+            "languages": settings.LANGUAGES,
+            "time_zones": readers.time_zones(),
+            "site_time_zone": settings.TIME_ZONE,
         },
     )
 

@@ -111,3 +111,21 @@ def test_frames_show_times_in_the_readers_time_zone(alice: Any, sent: list[Any])
     [time] = elements(message["html"], "time")
     tokyo = n.updated_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     assert time.text.strip().endswith(tokyo.strftime("%H:%M"))
+
+
+def test_the_preferences_page_sets_language_and_time_zone_without_javascript(alice: Any, sent: list[Any]) -> None:
+    client = Client()
+    client.force_login(alice)
+    page = client.get("/notifications/preferences/")
+    token = page.cookies["csrftoken"].value if "csrftoken" in page.cookies else client.cookies["csrftoken"].value
+    response = client.post(
+        "/notifications/preferences/",
+        {"action": "reader", "language": "de", "time_zone": "Europe/Berlin", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    prefs = Preferences.objects.get(user=alice)
+    assert (prefs.language, prefs.time_zone) == ("de", "Europe/Berlin")
+    [html] = elements(client.get("/notifications/preferences/").content.decode(), "html")
+    assert html.attrs["lang"] == "de"
+    bad = client.post("/notifications/preferences/", {"action": "reader", "language": "xx", "time_zone": ""})
+    assert bad.status_code == 400
