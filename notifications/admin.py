@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from . import api
-from .models import Level, Notification, NotificationQuerySet, Preferences
+from .models import Level, Notification, NotificationQuerySet, Preferences, Subscription
 from .validation import validate_url
 
 
@@ -57,12 +57,26 @@ class NotificationAdmin(NotificationModelAdmin):
         "read_at",
         "muted",
         "emailed_at",
+        "about",
     ]
-    list_filter = ["level", "kind", "muted", ReadFilter, ("archived_at", admin.EmptyFieldListFilter), "recipient"]
-    search_fields = ["message", "title", "recipient__username", "group_key"]
-    list_select_related = ["recipient"]
+    list_filter = [
+        "level",
+        "kind",
+        "muted",
+        ReadFilter,
+        ("archived_at", admin.EmptyFieldListFilter),
+        ("target_type", admin.RelatedOnlyFieldListFilter),
+        "recipient",
+    ]
+    search_fields = ["message", "title", "recipient__username", "group_key", "target_name"]
+    list_select_related = ["recipient", "target_type"]
     raw_id_fields = ["recipient"]
     date_hierarchy = "created_at"
+
+    @admin.display(description=_("about"), ordering="target_name")
+    def about(self, obj: Notification) -> str:
+        """The name of what it is about, as stored (no query per row; the change page shows the object)."""
+        return obj.target_name
 
 
 class SendForm(forms.Form):
@@ -127,3 +141,29 @@ class PreferencesAdmin(PreferencesModelAdmin):
     search_fields = ["user__username", "user__email"]
     raw_id_fields = ["user"]
     readonly_fields = ["updated_at"]
+
+
+if TYPE_CHECKING:
+    SubscriptionModelAdmin = admin.ModelAdmin[Subscription]
+else:
+    SubscriptionModelAdmin = admin.ModelAdmin
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(SubscriptionModelAdmin):
+    """Who follows what (``subscribe()``): filter by the followed model, search by user."""
+
+    list_display = ["user", "target_type", "target_id", "followed", "created_at"]
+    list_filter = [("target_type", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "target_id"]
+    list_select_related = ["user", "target_type"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
+        return super().get_queryset(request).prefetch_related("target")  # one query per followed model
+
+    @admin.display(description=_("followed object"))
+    def followed(self, obj: Subscription) -> str:
+        target = obj.target
+        return str(target) if target is not None else str(_("(deleted)"))

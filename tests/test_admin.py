@@ -4,11 +4,13 @@ import json
 from typing import Any
 
 import pytest
+from demo.models import Ticket
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 
-from notifications import notify
+from notifications import notify, subscribe
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,3 +123,13 @@ def test_the_add_form_stores_a_safe_link(alice: Any, admin_client_: Client) -> N
     )
     assert response.status_code == 302
     assert Notification.objects.get().url == "/builds/42/"
+
+
+def test_subscriptions_are_listed_and_filtered_by_model(admin_client: Any, alice: Any) -> None:
+    ticket = Ticket.objects.create(title="Printer on fire")
+    subscribe(alice, ticket)
+    page = admin_client.get("/admin/notifications/subscription/").content.decode()
+    assert f"#{ticket.pk} Printer on fire" in page
+    ct = ContentType.objects.get_for_model(Ticket)
+    filtered = admin_client.get(f"/admin/notifications/subscription/?target_type__id__exact={ct.pk}")
+    assert filtered.status_code == 200 and "alice" in filtered.content.decode()

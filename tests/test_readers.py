@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 from unittest import mock
 
@@ -109,7 +110,7 @@ def test_frames_show_times_in_the_readers_time_zone(alice: Any, sent: list[Any])
     n = notify(alice, "hello")
     [(_, message)] = sent
     [time] = elements(message["html"], "time")
-    tokyo = n.updated_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    tokyo = n.updated_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert time.text.strip().endswith(tokyo.strftime("%H:%M"))
 
 

@@ -3,12 +3,15 @@ notifications.visits and the target/actor fields of notify())."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from demo.models import Comment, Ticket
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.db.models.signals import post_delete
 from django.test import Client
 from django.utils import timezone
 
@@ -24,8 +27,9 @@ from notifications import (
     subscribe,
     unsubscribe,
 )
-from notifications.models import Notification, Subscription
+from notifications.models import Notification, SentKey, Subscription
 from notifications.state import load_state
+from notifications.subscriptions import _forget
 
 from .conftest import elements
 
@@ -345,3 +349,17 @@ def test_concurrent_callers_with_one_key_store_once_on_postgresql(alice: Any, se
         thread.join()
     assert Notification.objects.count() == 1
     assert results == [Notification.objects.get().pk] * 8
+
+
+def test_prune_removes_expired_keys_and_subscriptions_to_objects_deleted_unwatched(
+    alice: Any, ticket: Ticket, sent: list[Any], settings: Any
+) -> None:
+    settings.NOTIFICATIONS = {"KEY_WINDOW": 0}
+    notify(alice, "x", key="k")
+    subscribe(alice, ticket)
+    # Deleted by a process that never followed anything (no receiver there): the subscription stays behind.
+    post_delete.disconnect(_forget, sender=Ticket, dispatch_uid="notifications.follow:demo.Ticket")
+    Ticket.objects.filter(pk=ticket.pk).delete()
+    assert Subscription.objects.exists() and SentKey.objects.exists()
+    call_command("prune_notifications", stdout=io.StringIO())
+    assert not Subscription.objects.exists() and not SentKey.objects.exists()

@@ -1,4 +1,5 @@
-"""``manage.py prune_notifications``: delete read notifications older than ``RETENTION_DAYS``."""
+"""``manage.py prune_notifications``: delete read notifications older than ``RETENTION_DAYS``, expired send
+keys, and subscriptions whose object was deleted where no process was watching it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications import api, conf
+from notifications import api, conf, keys, subscriptions
 from notifications.models import Notification
 
 
@@ -33,9 +34,14 @@ class Command(BaseCommand):
             message = _("Would delete %(count)d read notification(s) older than %(days)d day(s).")
             self.stdout.write(message % {"count": old.count(), "days": days})
             return
-        deleted, _per_model = old.delete()
+        _total, per_model = old.delete()  # the total counts the rows that went with them (their keys)
+        deleted = per_model.get(Notification._meta.label, 0)
         if deleted:
             api.refresh_all()
+        keys_gone, follows_gone = keys.prune(), subscriptions.prune_orphans()
+        # Translators: two counts in one line: word it so that it is right for any number of either.
+        cleaned = _("Removed %(keys)d expired send key(s) and %(follows)d subscription(s) to deleted objects.")
+        self.stdout.write(cleaned % {"keys": keys_gone, "follows": follows_gone})
         # Translators: two counts in one line: word it so that it is right for any number of either.
         message = _("Deleted %(count)d read notification(s) older than %(days)d day(s).")
         self.stdout.write(message % {"count": deleted, "days": days})
