@@ -91,3 +91,24 @@ def test_followers_hear_of_a_comment_unfollow_and_read_on_visit_in_every_tab(
     expect(entry.locator(".nb-item__target")).to_contain_text("deleted")
     expect(entry.locator(".nb-item__open")).to_have_count(0)
     expect(entry.get_by_role("button", name=re.compile("^(Un)?[Ff]ollow"))).to_have_count(0)
+
+
+def test_a_form_posted_twice_notifies_once(server: DemoServer, user_page: Any) -> None:
+    (alice, alice_pw), (bob, bob_pw) = server.create_users("alice", "bob")
+    alice_page = user_page(alice, alice_pw)
+    bob_page = user_page(bob, bob_pw)
+    bob_page.select_option("#id_recipient", alice)
+    bob_page.fill("#id_message", "Invoice 7 paid")
+    form = {
+        name: bob_page.locator(f"#send-form [name={name}]").input_value()
+        for name in ("csrfmiddlewaretoken", "recipient", "message", "level", "url", "key")
+    }
+    for _ in range(2):  # the same rendered form, sent twice (a double click, a browser retry)
+        response = bob_page.request.post(
+            server.base_url + "/send/", form=form, headers={"Referer": server.base_url + "/"}
+        )
+        assert response.ok
+    expect(alice_page.locator("#notification-list > li").first).to_contain_text("Invoice 7 paid")
+    alice_page.wait_for_timeout(500)
+    expect(alice_page.locator("#notification-list > li")).to_have_count(1)
+    expect(alice_page.locator("#notification-count")).to_have_text("1")

@@ -30,6 +30,8 @@ class SendForm(forms.Form):
     level = forms.ChoiceField(label="Level", choices=Level.choices, initial=Level.INFO)
     url = forms.CharField(label="Link (optional)", required=False)
     ask = forms.BooleanField(label="Ask for a decision (Approve / Decline buttons)", required=False)
+    # One per rendered form: posting it twice (a double click, a retry) notifies once.
+    key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -42,7 +44,8 @@ class SendForm(forms.Form):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "demo/home.html", {"form": SendForm(initial={"recipient": request.user.username})})
+    form = SendForm(initial={"recipient": request.user.username, "key": uuid.uuid4().hex})
+    return render(request, "demo/home.html", {"form": form})
 
 
 @require_POST
@@ -51,7 +54,7 @@ def send(request: HttpRequest) -> HttpResponse:
     form = SendForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        fields: dict[str, object] = {"level": data["level"], "url": data["url"]}
+        fields: dict[str, object] = {"level": data["level"], "url": data["url"], "key": data["key"]}
         if data["ask"]:
             ref = uuid.uuid4().hex
             fields["group_key"] = f"decision-{ref}"
