@@ -166,4 +166,5 @@ class SubscriptionAdmin(SubscriptionModelAdmin):
     @admin.display(description=_("followed object"))
     def followed(self, obj: Subscription) -> str:
         target = obj.target
-        return str(target) if target is not None else str(_("(deleted)"))
+        gone = pgettext_lazy("an object a notification is about", "(deleted)")
+        return str(target) if target is not None else str(gone)

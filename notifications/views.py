@@ -188,7 +188,7 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
                 language, time_zone = request.POST.get("language", ""), request.POST.get("time_zone", "")
                 prefs = preferences.save_reader(user, language, time_zone)
             except ValueError:
-                return HttpResponseBadRequest("unknown language or time zone")
+                return HttpResponseBadRequest(_("Unknown language or time zone."))
             api.push_state(user)  # every open tab's bar in the new language
             readers.reader_of(prefs).activate(request)
         else:

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core import checks
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 
 from notifications import db
 from notifications.consumers import NotificationConsumer, limiter
@@ -30,6 +31,13 @@ def close_worker_thread_connections(django_db_setup: Any) -> Iterator[None]:
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     db.close_connections()
+
+
+@pytest.fixture(autouse=True)
+def default_language_afterwards() -> Iterator[None]:
+    """A request's LocaleMiddleware leaves its language active on the thread: no test inherits it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

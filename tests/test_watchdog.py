@@ -107,6 +107,8 @@ async def heartbeat_round(log: list[str], tabs: int = 300) -> AsyncIterator[asyn
     started, finished = asyncio.Event(), asyncio.Event()
 
     class Tab:
+        reader = None  # the site's language
+
         async def send(self, text_data: str) -> None:
             log.append("beat")
             started.set()
@@ -161,6 +163,8 @@ async def test_a_socket_that_opens_while_a_round_waits_gets_its_beat_in_that_rou
     done = asyncio.Event()
 
     class Tab:
+        reader = None  # the site's language
+
         def __init__(self, name: str) -> None:
             self.name = name
 

@@ -30,6 +30,8 @@ from notifications.kinds import Kind, all_kinds
 from notifications.models import Level, Notification
 from notifications.state import State
 
+from .models import Ticket
+
 LIST_TEMPLATE = "partials/notification_list.html"
 TOOLBAR_TEMPLATE = "partials/notification_toolbar.html"
 STYLESHEET = "notifications/notifications.css"
@@ -212,11 +214,45 @@ def item_samples() -> dict[str, list[Notification]]:
         ],
         "read": [sample(9801, "Nightly backup completed", title="Backups", level=Level.SUCCESS, read=True)],
         "archived": [sample(9851, "Maintenance finished", level=Level.INFO, archived=True, minutes_ago=2880)],
+        "things": [
+            about(sample(9961, "New comment", kind="", minutes_ago=3), THING, following=True),
+            about(sample(9962, "Assigned to you", minutes_ago=40), THING),
+            about(sample(9963, "New comment", read=True, minutes_ago=900), GONE),
+        ],
+        "rtl": [
+            sample(9971, "", kind="comment", params={"excerpt": "تم إصلاح الخلل"}, actors=["سارة"], minutes_ago=1),
+            sample(9972, "Disk usage on db-2 is at 91%", title="Capacity", level=Level.WARNING, minutes_ago=30),
+            sample(9973, "", kind="comment", actors=["alice", "bob", "carol"], read=True, minutes_ago=600),
+        ],
+        "long-words": [
+            sample(
+                9981,
+                "Datenbankverbindungsfehlerbehandlungsroutine nach Wartungsfensterverlängerung fehlgeschlagen",
+                title="Rechenzentrumsinfrastrukturüberwachung",
+                level=Level.ERROR,
+                minutes_ago=2,
+            ),
+            sample(9982, "", kind="comment", params={"excerpt": "Donaudampfschifffahrtsgesellschaft"}, actors=["bob"]),
+        ],
         "history": [
             sample(9901, "Build 42 finished", level=Level.SUCCESS, url="/builds/42/", minutes_ago=1),
             sample(9902, "Disk usage on db-2 is at 91%", title="Capacity", level=Level.WARNING, read=True),
         ],
     }
+
+
+#: The sample objects "things" sections are about: one that exists, one deleted since (its name kept).
+THING = Ticket(pk=42, title="Login broken on Safari")
+GONE = Ticket(pk=41, title="Printer on fire")
+
+
+def about(n: Notification, target: Ticket, *, following: bool = False) -> Notification:
+    """``n`` about ``target`` (not stored); ``GONE`` stands for an object deleted since."""
+    n.target = target  # the object itself, cached on the sample: nothing is read from the database for it
+    n.target_id, n.target_name, n.following = str(target.pk), str(target), following
+    if target is GONE:
+        n.target_type = None  # a target that cannot be loaded any more: shown by its stored name, as deleted
+    return n
 
 
 @dataclass(frozen=True)
@@ -234,6 +270,7 @@ class ItemSection:
     page: bool = False  # a history-page canvas instead of an open panel
     phone: bool = False  # a 375 px wide canvas
     modifier: str = ""  # a CSS class on the canvas that shows a state no static page has (focus)
+    language: str = ""  # render the items in this language (and its direction)
 
 
 def item_sections(samples: dict[str, list[Notification]]) -> list[ItemSection]:
@@ -316,6 +353,40 @@ def item_sections(samples: dict[str, list[Notification]]) -> list[ItemSection]:
             samples["bar"],
             "a 375 px viewport",
             phone=True,
+        ),
+        ItemSection(
+            "state-things",
+            "About things",
+            "notify(..., target=obj): the object's current name above the message, a link to it, Follow or "
+            "Unfollow; once the object is deleted, its stored name marked deleted, no link, no Follow.",
+            samples["things"],
+            "notification.target_label, .target_gone, .following, .link",
+        ),
+        ItemSection(
+            "state-rtl",
+            "Right to left (Arabic)",
+            "The bar in Arabic: mirrored with CSS logical properties (stripe, controls, alignment), a kind's "
+            "sentence in the reader's language with Arabic plural forms.",
+            samples["rtl"],
+            'LANGUAGE_CODE="ar" (dir="rtl"), kind "comment" with params',
+            language="ar",
+        ),
+        ItemSection(
+            "state-rtl-phone",
+            "Right to left at phone width",
+            "The same in 375 px.",
+            samples["rtl"],
+            'LANGUAGE_CODE="ar", a 375 px viewport',
+            language="ar",
+            phone=True,
+        ),
+        ItemSection(
+            "state-long-words",
+            "Long words (German)",
+            "German compounds longer than the panel: they wrap (overflow-wrap) instead of widening it.",
+            samples["long-words"],
+            'LANGUAGE_CODE="de"',
+            language="de",
         ),
         ItemSection(
             "state-archived",
