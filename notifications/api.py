@@ -102,7 +102,7 @@ def notify_subscribers(obj: Model, message: str = "", **fields: Unpack[Fields]) 
     about ``obj``: one bulk write and one render per distinct frame. Same fields as :func:`notify`."""
     if fields.get("target") is not None:
         raise TypeError("notify_subscribers() takes the target as its first argument, not target=")
-    cleaned = _clean(message, **{**_FIELD_DEFAULTS, **fields, "target": obj})  # type: ignore[arg-type]
+    cleaned = _clean(message, **{**_FIELD_DEFAULTS, **fields, "target": obj})
     ids = subscriptions.followers(obj).order_by("user_id").values_list("user_id", flat=True)
     actor = fields.get("actor")
     if isinstance(actor, AbstractBaseUser):

@@ -6,13 +6,15 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Count, prefetch_related_objects
 
 from . import conf
 from .models import Notification, Subscription
+
+T = TypeVar("T")
 
 # Ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 2000
@@ -45,7 +47,7 @@ class State:
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
-def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+def chunks(ids: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -57,8 +59,9 @@ def annotate(rows: Sequence[Notification]) -> Sequence[Notification]:
     if not about:
         return rows
     prefetch_related_objects(about, "target")
-    triples = {(n.recipient_id, n.target_type_id, n.target_id) for n in about}
-    users, types, ids = ({t[i] for t in triples} for i in range(3))
+    users = {n.recipient_id for n in about}
+    types = {n.target_type_id for n in about}
+    ids = {n.target_id for n in about}
     found = Subscription.objects.filter(user_id__in=users, target_type_id__in=types, target_id__in=ids)
     follows = set(found.values_list("user_id", "target_type_id", "target_id"))
     for n in about:

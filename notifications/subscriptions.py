@@ -34,7 +34,7 @@ def target_ref(obj: Any) -> tuple[ContentType, str]:
 def subscribe(user: AbstractBaseUser, obj: models.Model) -> bool:
     """``user`` follows ``obj``; True when they did not already."""
     content_type, pk = target_ref(obj)
-    user = clean_object(user, field="user")
+    clean_object(user, field="user")
     try:
         with transaction.atomic():
             Subscription.objects.create(user_id=user.pk, target_type=content_type, target_id=pk)
@@ -85,7 +85,8 @@ def prune_orphans() -> int:
             continue
         ids = list(rows.values_list("target_id", flat=True).distinct())
         for chunk in chunks(ids):
-            existing = {str(pk) for pk in model._default_manager.filter(pk__in=chunk).values_list("pk", flat=True)}
+            found = model._default_manager.filter(pk__in=chunk).values_list("pk", flat=True)
+            existing = {str(pk) for pk in found}
             deleted += rows.filter(target_id__in=[pk for pk in chunk if pk not in existing]).delete()[0]
     return deleted
 

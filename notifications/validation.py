@@ -90,10 +90,10 @@ def clean_object(obj: Any, *, field: str) -> Model:
 
 def clean_target(obj: Any, *, field: str = "target") -> Model:
     """:func:`clean_object`, and not of a model listed in ``NOTIFICATIONS["DENIED_TARGET_MODELS"]``."""
-    obj = clean_object(obj, field=field)
-    if obj._meta.label_lower in {label.lower() for label in conf.get("DENIED_TARGET_MODELS")}:
-        raise ValueError(f"{field} may not be a {obj._meta.label} (NOTIFICATIONS['DENIED_TARGET_MODELS'])")
-    return obj
+    checked = clean_object(obj, field=field)
+    if checked._meta.label_lower in {label.lower() for label in conf.get("DENIED_TARGET_MODELS")}:
+        raise ValueError(f"{field} may not be a {checked._meta.label} (NOTIFICATIONS['DENIED_TARGET_MODELS'])")
+    return checked
 
 
 def parse_pk(value: Any) -> int | None:

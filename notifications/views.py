@@ -163,7 +163,7 @@ def _target_of(request: HttpRequest, pk: int) -> Model:
     """The object the user's notification ``pk`` is about (404: not theirs, no target, or it is gone)."""
     notification = Notification.objects.filter(recipient_id=request.user.pk, pk=pk).first()
     target = notification.target if notification is not None else None
-    if target is None:
+    if not isinstance(target, Model):
         raise Http404
     return target
 

@@ -38,6 +38,14 @@ def test_wheel_carries_the_partials_and_css(wheel: zipfile.ZipFile) -> None:
     assert "notifications/py.typed" in names  # type checkers read the package's hints
 
 
+def test_wheel_carries_the_compiled_catalogues(wheel: zipfile.ZipFile) -> None:
+    """A pip-installed bar speaks German, French and Arabic: the .mo files (and their .po sources) ship."""
+    names = set(wheel.namelist())
+    for language in ("de", "fr", "ar"):
+        assert f"notifications/locale/{language}/LC_MESSAGES/django.mo" in names
+        assert f"notifications/locale/{language}/LC_MESSAGES/django.po" in names
+
+
 def test_wheel_holds_the_app_alone(wheel: zipfile.ZipFile) -> None:
     tops = {name.split("/")[0] for name in wheel.namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"notifications"}
