@@ -65,7 +65,7 @@ def test_preferences_page_works_without_javascript(
     expect(page.get_by_label("Builds by email")).to_be_checked()
 
     page.get_by_label("Builds by email").uncheck()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     expect(page).to_have_url(f"{server.base_url}/notifications/preferences/?saved=1")
     expect(page.locator("#nb-preferences-status")).to_have_text("Saved.")
