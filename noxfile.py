@@ -2,7 +2,13 @@
 
     .venv/bin/nox -s tests          unit tests on every pair (Python 3.11-3.13, Django 5.2 LTS, 6.0, 6.1)
     .venv/bin/nox -s e2e            browser tests on the newest pair and on the LTS
+    .venv/bin/nox -s full           unit and browser tests together on the newest pair (CI's last pass)
     .venv/bin/nox -s mypy           strict type check of notifications/ (newest Django's stubs)
+
+CI (.ci/run) runs every Python and every Django at least once, the edges of the matrix, in about half the time
+of all pairs: the LTS on 3.11 (its first pass, scripts/test.sh), the sessions tagged "ci" (``nox -t ci``: the
+other edges' unit tests and mypy), and the newest pair with PostgreSQL and Redis (``full``). ``scripts/matrix.sh``
+runs every pair.
 
 Interpreters are found on PATH (python3.11, python3.12, python3.13); scripts/matrix.sh adds pyenv's.
 """
@@ -14,6 +20,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "e2e", "mypy"]
+nox.options.error_on_missing_interpreters = True
 
 # Django 6.x needs Python 3.12+; 5.2 LTS runs on 3.11-3.13. Keep in step with pyproject.toml's classifiers.
 PAIRS = [
@@ -26,6 +33,8 @@ PAIRS = [
     ("3.13", "6.1"),
 ]
 NEWEST, LTS = ("3.13", "6.1"), ("3.11", "5.2")
+#: The pairs CI's matrix pass adds to LTS (its first pass) and NEWEST (its last): each Django on its other edge.
+CI_PAIRS = [("3.13", "5.2"), ("3.12", "6.0"), ("3.12", "6.1")]
 
 
 def install(session: nox.Session, django: str) -> None:
@@ -33,7 +42,7 @@ def install(session: nox.Session, django: str) -> None:
 
 
 @nox.session
-@nox.parametrize(("python", "django"), PAIRS)
+@nox.parametrize(("python", "django"), [nox.param(*pair, tags=["ci"] if pair in CI_PAIRS else []) for pair in PAIRS])
 def tests(session: nox.Session, django: str) -> None:
     install(session, django)
     session.run("python", "-m", "pytest", "tests", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
@@ -46,7 +55,14 @@ def e2e(session: nox.Session, django: str) -> None:
     session.run("python", "-m", "pytest", "e2e", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
 
 
-@nox.session(python=NEWEST[0])
+@nox.session
+@nox.parametrize(("python", "django"), [NEWEST])
+def full(session: nox.Session, django: str) -> None:
+    install(session, django)
+    session.run("python", "-m", "pytest", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=NEWEST[0], tags=["ci"])
 def mypy(session: nox.Session) -> None:
     install(session, NEWEST[1])
     session.install("mypy>=1.13", "django-stubs>=5.1")
