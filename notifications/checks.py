@@ -216,8 +216,10 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
                 % {**kind, "level": repr(options["level"]), "levels": ", ".join(Level.values)}
             )
         if options.get("group_by") not in GROUP_BY:
-            # Translators: None, 'kind' and 'url' are Python values: keep them as they are.
-            error(_("Kind %(name)s: group_by must be None, 'kind' or 'url'.") % kind)
+            # Translators: None, 'kind', 'url' and 'target' are Python values: keep them as they are.
+            error(_("Kind %(name)s: group_by must be None, 'kind', 'url' or 'target'.") % kind)
+        if options.get("grouped_message") and not options.get("message"):
+            error(_("Kind %(name)s: grouped_message needs a message too.") % kind)
         for key in ("email", "bar_default", "email_default"):
             if key in options and not isinstance(options[key], bool):
                 # Translators: %(key)s is an option's name; True and False are Python values.
@@ -230,6 +232,31 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
                     _("Kind %(name)s: template %(template)s does not exist.")
                     % {**kind, "template": repr(options["template"])}
                 )
+    return errors
+
+
+@register(Tags.models)
+def check_denied_target_models(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """NOTIFICATIONS["DENIED_TARGET_MODELS"]: "app_label.ModelName" of installed models (a typo denies nothing)."""
+    from django.apps import apps
+
+    try:
+        labels = conf.get("DENIED_TARGET_MODELS")
+    except KeyError:
+        return []  # reported by E003
+    errors = []
+    for label in labels:
+        try:
+            apps.get_model(label)
+        except (LookupError, ValueError, TypeError):
+            errors.append(
+                Error(
+                    _("NOTIFICATIONS['DENIED_TARGET_MODELS'] names %(label)s, which is not an installed model.")
+                    % {"label": repr(label)},
+                    hint=_('Write each as "app_label.ModelName", e.g. "auth.User".'),
+                    id="notifications.E011",
+                )
+            )
     return errors
 
 

@@ -56,3 +56,17 @@ def test_runserver_without_an_asgi_application_warns(settings: Any) -> None:
     settings.DEBUG = True
     del settings.ASGI_APPLICATION
     assert "notifications.W004" in check_ids()
+
+
+def test_denied_target_models_must_be_installed_models(settings: Any) -> None:
+    settings.NOTIFICATIONS = {"DENIED_TARGET_MODELS": ["auth.User", "demo.Ticket"]}
+    assert "notifications.E011" not in check_ids()
+    settings.NOTIFICATIONS = {"DENIED_TARGET_MODELS": ["demo.Tiket"]}
+    assert "notifications.E011" in check_ids()
+
+
+def test_a_kind_grouped_by_target_is_valid_and_a_grouped_message_needs_a_message(settings: Any) -> None:
+    settings.NOTIFICATIONS = {"KINDS": {"comment": {"group_by": "target", "message": "{actor} commented"}}}
+    assert "notifications.E010" not in check_ids()
+    settings.NOTIFICATIONS = {"KINDS": {"comment": {"grouped_message": ("a", "b")}}}
+    assert "notifications.E010" in check_ids()
