@@ -1,6 +1,6 @@
-"""An integrator's first hour: the README's "For integrators" snippets turn a new project into a live bar.
+"""An integrator's first hour: the tutorial's snippets (docs/tutorial.md) turn a new project into a live bar.
 
-The test does what a Django developer would, with the snippets read from README.md at test time (for each
+The test does what a Django developer would, with the snippets read from docs/tutorial.md at test time (for each
 ``<!-- integration:NAME -->`` marker, the first fenced code block after it), so it fails when they stop working:
 build the wheel, ``pip install`` it (and nothing else) into a fresh virtualenv, ``django-admin startproject``,
 apply the settings, asgi.py, urls.py and template snippets, ``migrate``, ``check`` (no ``notifications.*``
@@ -22,14 +22,15 @@ from playwright.sync_api import Page, expect
 
 from e2e.processes import ROOT, RedisServer, free_port, stop_process, wait_for_port
 
-README = ROOT / "README.md"
+TUTORIAL = ROOT / "docs" / "tutorial.md"
 SNIPPETS = ("install", "settings.py", "asgi.py", "urls.py", "template")
-README_REDIS_URL = "redis://127.0.0.1:6379/0"
+TUTORIAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "correct-horse-battery-staple"
 # The test's own settings would leak into the new project through these; it must use startproject's (SQLite).
 LEAKY_ENV = ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "DATABASE_URL", "REDIS_URL")
 
-# Test scaffolding beyond the README, kept minimal: a login-protected page that renders the template snippet.
+# Test scaffolding beyond the marked snippets, kept minimal (the tutorial shows it too, unmarked): a
+# login-protected page that renders the template snippet.
 SCAFFOLD_SETTINGS = """
 TEMPLATES[0]["DIRS"] = [BASE_DIR / "templates"]
 LOGIN_URL = "/admin/login/"
@@ -42,14 +43,14 @@ urlpatterns += [path("", login_required(TemplateView.as_view(template_name="page
 """
 
 
-def readme_snippets() -> dict[str, str]:
+def tutorial_snippets() -> dict[str, str]:
     """For each integration marker, the body of the first fenced code block after it."""
-    text = README.read_text()
+    text = TUTORIAL.read_text()
     snippets = {}
     for name in SNIPPETS:
         pattern = rf"<!-- integration:{re.escape(name)} -->.*?^```[^\n]*\n(.*?)^```"
         match = re.search(pattern, text, re.DOTALL | re.MULTILINE)
-        assert match is not None, f"README.md has no code block after <!-- integration:{name} -->"
+        assert match is not None, f"docs/tutorial.md has no code block after <!-- integration:{name} -->"
         snippets[name] = match.group(1)
     return snippets
 
@@ -99,10 +100,10 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
 
 
 @pytest.mark.timeout(900)  # building, a pip install from the index, and four manage.py commands
-def test_a_new_project_following_the_readme_gets_live_notifications_under_runserver(page: Page, tmp_path: Path) -> None:
-    snippets = readme_snippets()
+def test_a_new_project_following_the_tutorial_gets_live_notifications_under_runserver(page: Page, tmp_path: Path) -> None:
+    snippets = tutorial_snippets()
 
-    # 1. Install: the README names the distribution; the test installs the wheel built from this checkout.
+    # 1. Install: the tutorial names the distribution; the test installs the wheel built from this checkout.
     assert "pip install django-htmx-notification-bar" in snippets["install"]
     wheel = build_wheel(tmp_path / "dist")
     venv = tmp_path / "venv"
@@ -119,14 +120,14 @@ def test_a_new_project_following_the_readme_gets_live_notifications_under_runser
     assert "from django.urls import path" in urls.read_text()  # the urls.py snippet relies on it
 
     with RedisServer() as redis:
-        # 2.-5. The snippets, applied as the README says (with the test's private Redis).
-        assert README_REDIS_URL in snippets["settings.py"]
-        append(settings, snippets["settings.py"].replace(README_REDIS_URL, redis.url))
+        # 2.-5. The snippets, applied as the tutorial says (with the test's private Redis).
+        assert TUTORIAL_REDIS_URL in snippets["settings.py"]
+        append(settings, snippets["settings.py"].replace(TUTORIAL_REDIS_URL, redis.url))
         (project / "mysite" / "asgi.py").write_text(snippets["asgi.py"])
         append(urls, snippets["urls.py"])
         (project / "templates").mkdir()
         (project / "templates" / "page.html").write_text(snippets["template"])
-        append(settings, SCAFFOLD_SETTINGS)  # test scaffolding, not in the README: a page to look at
+        append(settings, SCAFFOLD_SETTINGS)  # test scaffolding, not marked: a page to look at
         append(urls, SCAFFOLD_URLS)
 
         manage = (python, project / "manage.py")

@@ -130,3 +130,38 @@ def test_the_preferences_page_sets_language_and_time_zone_without_javascript(ali
     assert html.attrs["lang"] == "de"
     bad = client.post("/notifications/preferences/", {"action": "reader", "language": "xx", "time_zone": ""})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("language", "minutes", "expected"),
+    [
+        ("en", 3, "3 minutes ago"),
+        ("de", 2 * 24 * 60, "vor 2 Tagen"),
+        ("fr", 60, "il y a 1 heure"),
+        ("ar", 2 * 24 * 60, "منذ يومين"),
+        ("ar", 5 * 60, "منذ 5 ساعات"),
+        ("en", 0, "just now"),
+    ],
+)
+def test_relative_times_are_localized(language: str, minutes: int, expected: str) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.templatetags.notifications import ago
+
+    now = timezone.now()
+    with translation.override(language):
+        assert ago(now - timedelta(minutes=minutes), now).replace("\xa0", " ") == expected  # no-break spaces
+
+
+def test_the_history_page_shows_times_in_the_readers_language_and_zone(alice: Any, sent: list[Any]) -> None:
+    speaks(alice, language="de", time_zone="Asia/Tokyo")
+    n = notify(alice, "hello")
+    client = Client()
+    client.force_login(alice)
+    page = client.get("/notifications/").content.decode()
+    [entry] = elements(page, "li", id=f"history-notification-{n.pk}")
+    tokyo = n.updated_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert tokyo.strftime("%H:%M") in entry.text
+    assert "gerade eben" in entry.text

@@ -8,6 +8,8 @@ from django import template
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.timesince import timesince
+from django.utils.translation import npgettext_lazy, pgettext
 from django.utils.safestring import SafeString
 
 from .. import api, rendering
@@ -37,6 +39,38 @@ def mark_read_for(context: template.Context, obj: Model) -> str:
     if user is not None and user.is_authenticated:
         api.mark_read_for(user, obj)
     return ""
+
+
+#: The units of a relative time, in the words that follow "... ago" in each language (German says "vor 2 Tagen").
+AGO_UNITS = {
+    "year": npgettext_lazy("relative time", "%(num)d year", "%(num)d years", "num"),
+    "month": npgettext_lazy("relative time", "%(num)d month", "%(num)d months", "num"),
+    "week": npgettext_lazy("relative time", "%(num)d week", "%(num)d weeks", "num"),
+    "day": npgettext_lazy("relative time", "%(num)d day", "%(num)d days", "num"),
+    "hour": npgettext_lazy("relative time", "%(num)d hour", "%(num)d hours", "num"),
+    "minute": npgettext_lazy("relative time", "%(num)d minute", "%(num)d minutes", "num"),
+}
+
+
+@register.simple_tag(takes_context=True)
+def nb_ago(context: template.Context, value: datetime | None) -> str:
+    """``{% nb_ago notification.updated_at %}``: :func:`ago`, against the context's ``now`` when it has one
+    (the styleguide's fixed clock)."""
+    return ago(value, context.get("now"))
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """A relative time in the active language: "3 minutes ago", "vor 2 Tagen", "منذ يومين" ("" for None).
+
+    For pages read once (the history page): a relative time rendered into a live bar would go stale.
+    """
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    if (now - value).total_seconds() < 60:
+        return pgettext("relative time", "just now")
+    delta = timesince(value, now, time_strings=AGO_UNITS, depth=1)
+    return pgettext("relative time", "%(delta)s ago") % {"delta": delta}
 
 
 @register.filter

@@ -444,5 +444,6 @@ def styleguide(request: HttpRequest) -> HttpResponse:
                 "partials/notification_badge.html", "state-reconnecting", unread_count=2
             ),
             "kinds": kind_samples(),
+            "now": SAMPLE_NOW,  # the history sections' relative times, against the samples' clock
         },
     )
