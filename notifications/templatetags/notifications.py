@@ -8,9 +8,9 @@ from django import template
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import npgettext_lazy, pgettext
-from django.utils.safestring import SafeString
 
 from .. import api, rendering
 from ..state import load_state
@@ -69,7 +69,9 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     now = now or timezone.now()
     if (now - value).total_seconds() < 60:
         return pgettext("relative time", "just now")
-    delta = timesince(value, now, time_strings=AGO_UNITS, depth=1)
+    # timesince() formats each unit with "% {'num': n}": lazy plural strings pick their form then (the stubs
+    # want str).
+    delta = timesince(value, now, time_strings=AGO_UNITS, depth=1)  # type: ignore[arg-type]
     return pgettext("relative time", "%(delta)s ago") % {"delta": delta}
 
 
