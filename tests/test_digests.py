@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import django
 import pytest
+from demo.models import Ticket
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
@@ -215,3 +216,24 @@ def test_unsubscribe_link_of_a_deleted_user_answers_without_error(client: Client
     gone.delete()
     assert client.post(f"/notifications/unsubscribe/{token}/").status_code == 200
     assert not Preferences.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_digest_about_things_names_them_and_survives_their_deletion(smtp: SMTPServer) -> None:
+    """The item's thing by its current name and link; a deleted one by the name it had, marked, without a link;
+    all in the recipient's language."""
+    alice = get_user_model().objects.create_user("alice", "alice@example.test", "pw")
+    Preferences.objects.create(user=alice, language="de")
+    kept, gone = Ticket.objects.create(title="Login broken"), Ticket.objects.create(title="Printer on fire")
+    age(notify(alice, "New comment", kind="comment", target=kept))
+    age(notify(alice, "Assigned to you", kind="comment", target=gone))
+    gone_pk = gone.pk
+    gone.delete()
+
+    assert send_digests().emails == 1
+    [message] = smtp.messages()
+    text = body(message, "plain")
+    assert f"#{kept.pk} Login broken" in text and f"https://example.test/tickets/{kept.pk}/" in text
+    assert f"#{gone_pk} Printer on fire (gelöscht)" in text
+    assert f"/tickets/{gone_pk}/" not in text
+    assert "Benachrichtigung" in message["Subject"]  # German, the recipient's language
