@@ -136,7 +136,8 @@ def child(opts: argparse.Namespace) -> None:
         wall = time.perf_counter() - start
         if profiler is not None:
             profiler.disable()
-        return {**{s: spent[s] for s in STAGES[1:]}, "wall": wall, **{c: calls[c] for c in COUNTS}, "rows": len(rows)}
+        counted = {c: calls[c] for c in COUNTS if c != "rows"}
+        return {**{s: spent[s] for s in STAGES[1:]}, "wall": wall, **counted, "rows": len(rows)}
 
     for _ in range(opts.warmup):  # languages' catalogues, templates, the delivery loop and its connection
         for name in cases:

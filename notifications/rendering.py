@@ -157,6 +157,7 @@ def _forget_frames(**kwargs: Any) -> None:
     """A setting (tests) or a template file (the dev server's autoreload) changed: render the frames again."""
     _count_frame.cache_clear()
     render_title_frame.cache_clear()
+    _substitution_holds.clear()
 
 
 def render_change_parts(notification: Notification, state: State) -> dict[str, Any]:
@@ -231,10 +232,19 @@ def _shared_new_frame(n: Notification) -> str | None:
     twin = copy.copy(n)
     twin.pk = int(_STAND_IN)
     html = _render_new(twin)
+    # Checked against a real render once per partial and language in a process (each check is a render).
+    checked = (n.item_template, translation.get_language())
+    if checked in _substitution_holds:
+        return html
     if html.replace(_STAND_IN, str(n.pk)) != _render_new(n):
         logger.error(
             "The new-item frame does not show the notification's id as str(pk) (an overridden partial?): "
             "rendering it once per recipient instead of once per notify()."
         )
         return None
+    _substitution_holds.add(checked)
     return html
+
+
+#: (item partial, language) whose new-item frame was found to take the stand-in id (cleared with the frames).
+_substitution_holds: set[tuple[str, str | None]] = set()
