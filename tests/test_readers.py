@@ -165,3 +165,33 @@ def test_the_history_page_shows_times_in_the_readers_language_and_zone(alice: An
     tokyo = n.updated_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert tokyo.strftime("%H:%M") in entry.text
     assert "gerade eben" in entry.text
+
+
+@pytest.mark.parametrize(
+    ("language", "forms"),
+    [
+        ("en", {1: "alice and 1 other", 2: "alice and 2 others"}),
+        ("de", {1: "alice und 1 weitere Person", 5: "alice und 5 weitere Personen"}),
+        ("fr", {1: "alice et 1 autre", 5: "alice et 5 autres"}),
+        (
+            "ar",
+            {
+                0: "alice",
+                1: "alice وشخص آخر",
+                2: "alice وشخصان آخران",
+                3: "alice و3 أشخاص آخرون",
+                11: "alice و11 شخصًا آخر",
+                100: "alice و100 شخص آخر",
+            },
+        ),
+    ],
+)
+def test_the_apps_grouped_sentence_has_every_plural_form(language: str, forms: dict[int, str]) -> None:
+    """The sentence of a grouped free-text item ("alice and 3 others: ..."), from the app's own catalogue."""
+    from django.template import engines
+
+    template = engines["django"].from_string('{% include "partials/notification_message.html" %}')
+    for others, expected in forms.items():
+        n = Notification(message="deployed", actors=["alice", *(f"x{i}" for i in range(others))])
+        with translation.override(language):
+            assert template.render({"notification": n}).strip() == f"{expected} deployed", others
