@@ -24,7 +24,7 @@ from importlib.metadata import version as _version  # noqa: E402
 
 project = "django-htmx-notification-bar"
 author = "The django-htmx-notification-bar authors"
-copyright = "the django-htmx-notification-bar authors"  # noqa: A001
+copyright = "the django-htmx-notification-bar authors"
 release = _version("django-htmx-notification-bar")
 version = ".".join(release.split(".")[:2])
 
@@ -36,6 +36,8 @@ extensions = [
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# Code-like text (hints such as CHANNEL_LAYERS['default'], check --deploy) keeps its quotes and dashes.
+smartquotes = False
 # The README links into the docs; the docs never include the README.
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -52,10 +54,12 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(django|channels|asgiref|datetime|collections\.abc|typing)(\..*)?"),
     (r"py:.*", r"(AbstractBaseUser|Model|QuerySet|HttpRequest|HttpResponse|Unpack|EmailMultiAlternatives)"),
-    (r"py:.*", r"(P|R|UserPk|Recipients)"),
+    # Type variables and aliases of the app's signatures.
+    (r"py:.*", r"(P|R|UserPk|Recipients|notifications\.visits\.V)"),
 ]
 
 html_theme = "furo"
 html_title = f"django-htmx-notification-bar {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["notifications-docs.css"]
 html_theme_options = {"source_directory": "docs/"}

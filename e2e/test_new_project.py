@@ -100,7 +100,9 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
 
 
 @pytest.mark.timeout(900)  # building, a pip install from the index, and four manage.py commands
-def test_a_new_project_following_the_tutorial_gets_live_notifications_under_runserver(page: Page, tmp_path: Path) -> None:
+def test_a_new_project_following_the_tutorial_gets_live_notifications_under_runserver(
+    page: Page, tmp_path: Path
+) -> None:
     snippets = tutorial_snippets()
 
     # 1. Install: the tutorial names the distribution; the test installs the wheel built from this checkout.

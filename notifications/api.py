@@ -35,7 +35,7 @@ Recipients = AbstractBaseUser | QuerySet[Any] | Iterable[AbstractBaseUser]
 
 
 class Fields(TypedDict, total=False):
-    """What :func:`notify` takes besides the recipients and the message."""
+    """What :func:`~notifications.notify` takes besides the recipients and the message."""
 
     level: str
     title: str

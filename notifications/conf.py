@@ -55,8 +55,8 @@ DEFAULTS: dict[str, Any] = {
     # {% block title %}). The default is a bare page with the bar.
     "BASE_TEMPLATE": "notifications/base.html",
     # Notification kinds: {"comment": {"label": "Comments", "level": "info", "template": "partials/...",
-    # "group_by": None | "kind" | "url", "email": True, "bar_default": True, "email_default": True}, ...}.
-    # Every key of a kind is optional; see notifications/kinds.py and the README.
+    # "group_by": None | "kind" | "url" | "target", "email": True, "bar_default": True, "email_default": True}, ...}.
+    # Every key of a kind is optional; see notifications/kinds.py and the documentation (docs/howto/kinds.md).
     "KINDS": {},
     # send_digests emails unread, un-emailed notifications at least this many seconds old.
     "DIGEST_DELAY": 3600,

@@ -121,7 +121,7 @@ def mute_until(choice: str, now: datetime.datetime | None = None) -> datetime.da
 
 
 def mute(user: AbstractBaseUser, choice: str) -> Preferences:
-    """Mute everything in the bar for a while (``choice`` is a key of :data:`MUTE_CHOICES`)."""
+    """Mute everything in the bar for a while (``choice``: a key of :data:`~notifications.preferences.MUTE_CHOICES`)."""
     prefs = get_preferences(user)
     prefs.muted_until = mute_until(choice)
     prefs.save()

@@ -198,15 +198,14 @@ def test_frames_render_outside_a_request_without_warnings_or_a_csrf_field(alice:
         assert 'hx-post="/go/"' in html  # the forms are there, without a token field
 
 
-def test_the_readmes_partial_override_example_keeps_the_count(db: Any, settings: Any, tmp_path: Any) -> None:
-    """Before: the README's example override dropped the "(x3)" of a grouped item without actors."""
+def test_the_docs_partial_override_example_keeps_the_count(db: Any, settings: Any, tmp_path: Any) -> None:
+    """Before: the documented example override (docs/designers/partials.md) dropped the "(x3)" of a grouped item
+    without actors."""
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    [example] = re.findall(
-        r"create `templates/partials/notification_message\.html`.*?```django\n(.*?)```", readme, re.S
-    )
+    page = (Path(__file__).resolve().parent.parent / "docs" / "designers" / "partials.md").read_text()
+    [example] = re.findall(r"create `templates/partials/notification_message\.html`.*?```django\n(.*?)```", page, re.S)
     (tmp_path / "partials").mkdir()
     (tmp_path / "partials" / "notification_message.html").write_text(example)
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]

@@ -61,7 +61,9 @@ def settings_rows(source: str | None = None) -> list[Setting]:
         n.value
         for n in ast.parse(source).body
         if isinstance(n, ast.AnnAssign | ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "DEFAULTS" for t in getattr(n, "targets", [getattr(n, "target", None)]))
+        and any(
+            isinstance(t, ast.Name) and t.id == "DEFAULTS" for t in getattr(n, "targets", [getattr(n, "target", None)])
+        )
     ]
     assert isinstance(node, ast.Dict)
     rows: list[Setting] = []
@@ -137,9 +139,7 @@ def check_rows(source: str | None = None) -> list[Check]:
             ids = [k.value for k in call.keywords if k.arg == "id"]
             if not (ids and isinstance(ids[0], ast.Constant) and str(ids[0].value).startswith("notifications.")):
                 continue
-            check = rows.setdefault(
-                ids[0].value, Check(ids[0].value, call.func.id, function.name, deploy)
-            )
+            check = rows.setdefault(ids[0].value, Check(ids[0].value, call.func.id, function.name, deploy))
             check.hint = next((_text(k.value) or "" for k in call.keywords if k.arg == "hint"), "")
             message = call.args[0] if call.args else None
             text = _text(message)
@@ -148,9 +148,9 @@ def check_rows(source: str | None = None) -> list[Check]:
             elif isinstance(message, ast.Name) and message.id in helpers.values():
                 helper = next(name for name, arg in helpers.items() if arg == message.id)
                 for inner in ast.walk(function):
-                    if isinstance(inner, ast.Call) and getattr(inner.func, "id", None) == helper and inner.args:
-                        if (inner_text := _text(inner.args[0])) is not None:
-                            check.messages.append(inner_text)
+                    calls_helper = isinstance(inner, ast.Call) and getattr(inner.func, "id", None) == helper
+                    if calls_helper and inner.args and (inner_text := _text(inner.args[0])) is not None:
+                        check.messages.append(inner_text)
     return list(rows.values())
 
 
@@ -158,7 +158,7 @@ def check_rows(source: str | None = None) -> list[Check]:
 
 
 HEADER = re.compile(r"\A\{% comment %\}\n(.*?)\n\{% endcomment %\}", re.S)
-PART = re.compile(r"^(Context|Contracts?):\s*", re.M)
+PART = re.compile(r"(?:^|(?<=\. ))(Context|Contracts?):\s*", re.M)  # at a line's or a sentence's start
 
 
 def partial_headers(folder: Path = PARTIALS) -> dict[str, list[tuple[str, str]]]:
@@ -173,11 +173,34 @@ def partial_headers(folder: Path = PARTIALS) -> dict[str, list[tuple[str, str]]]
             missing.append(path.name)
             continue
         pieces = PART.split(match.group(1))
-        parts = [("", pieces[0])] + list(zip(pieces[1::2], pieces[2::2], strict=True))
+        parts = [("", pieces[0]), *zip(pieces[1::2], pieces[2::2], strict=True)]
         headers[path.name] = [(label, " ".join(text.split())) for label, text in parts if text.strip()]
     if missing:
         raise ValueError(f"Partials without a {{% comment %}} header: {', '.join(missing)}")
     return headers
+
+
+# --- management commands ----------------------------------------------------------------------------------
+
+
+def command_help(name: str, width: int = 100) -> str:
+    """What ``manage.py help NAME`` prints for one of the app's commands, without Django's common options."""
+    import os
+    from unittest import mock
+
+    from django.core.management import load_command_class
+
+    command = load_command_class("notifications", name)
+    with mock.patch.dict(os.environ, {"COLUMNS": str(width)}):
+        text = command.create_parser("manage.py", name).format_help()
+    # Django lists its own options (--version, --verbosity, --settings, ...) last: they are the same for every
+    # command, so they are left out here.
+    kept = []
+    for line in text.splitlines():
+        if line.strip().startswith("--version"):
+            break
+        kept.append(line.rstrip())
+    return "\n".join(kept).rstrip() + "\n"
 
 
 # --- Sphinx -----------------------------------------------------------------------------------------------
@@ -200,7 +223,7 @@ def setup(app: Any) -> dict[str, Any]:
         for cells in rows:
             body += nodes.row("", *[nodes.entry("", *(c if isinstance(c, list) else [c])) for c in cells])
         group += [head, body]
-        result = nodes.table(classes=["notifications-generated"])
+        result = nodes.table(classes=["notifications-generated", "colwidths-given"])
         result += group
         return result
 
@@ -249,7 +272,10 @@ def setup(app: Any) -> dict[str, Any]:
                     check_id, _, note = line.partition(":")
                     check_id = check_id.strip()
                     if check_id not in known:
-                        logger.warning(f"notifications-checks: no check {check_id!r} in checks.py", location=(env.docname, self.lineno))
+                        logger.warning(
+                            f"notifications-checks: no check {check_id!r} in checks.py",
+                            location=(env.docname, self.lineno),
+                        )
                     notes[check_id] = note.strip()
             rows = []
             for check in checks:
@@ -257,12 +283,17 @@ def setup(app: Any) -> dict[str, Any]:
                 ident = nodes.paragraph("", "", nodes.literal(text=check.id), ids=[node_id])
                 self.state.document.note_explicit_target(ident)
                 env.get_domain("std").note_object("check", check.id, node_id, location=ident)
-                when = "with check --deploy" if check.deploy else "always"
+                runs = nodes.paragraph("", f"{check.severity}, ")
+                runs += nodes.literal(text="check --deploy") if check.deploy else nodes.Text("always")
                 if check.messages:
                     says: list[nodes.Node] = (
                         [nodes.paragraph(text=check.messages[0])]
                         if len(check.messages) == 1
-                        else [nodes.bullet_list("", *[nodes.list_item("", nodes.paragraph(text=m)) for m in check.messages])]
+                        else [
+                            nodes.bullet_list(
+                                "", *[nodes.list_item("", nodes.paragraph(text=m)) for m in check.messages]
+                            )
+                        ]
                     )
                 else:
                     says = [nodes.paragraph(text="(the message is built at run time)")]
@@ -273,8 +304,8 @@ def setup(app: Any) -> dict[str, Any]:
                         self.content.__class__([notes[check.id]], source=env.docname), self.content_offset, container
                     )
                     fix += container.children
-                rows.append([ident, nodes.paragraph(text=f"{check.severity}, {when}"), says, fix or [nodes.paragraph()]])
-            return [table(["id", "kind, runs", "what it says", "the fix"], [16, 14, 40, 30], rows)]
+                rows.append([[ident, runs], says, fix or [nodes.paragraph()]])
+            return [table(["id, and when it runs", "what it says", "the fix"], [22, 43, 35], rows)]
 
     class PartialsDirective(Directive):
         has_content = False
@@ -304,6 +335,16 @@ def setup(app: Any) -> dict[str, Any]:
                 items += nodes.definition_list_item("", term, definition)
             return [items]
 
+    class CommandDirective(Directive):
+        """``manage.py help COMMAND`` of one of the app's commands, as a literal block."""
+
+        required_arguments = 1
+
+        def run(self) -> list[nodes.Node]:
+            text = command_help(self.arguments[0])
+            block = nodes.literal_block(text, text, language="text")
+            return [block]
+
     def check_api_documented(app: Any, env: Any) -> None:
         """Every name in notifications.__all__ is documented (on the API page) as notifications.<name>."""
         import notifications
@@ -319,5 +360,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_directive("notifications-settings", SettingsDirective)
     app.add_directive("notifications-checks", ChecksDirective)
     app.add_directive("notifications-partials", PartialsDirective)
+    app.add_directive("notifications-command", CommandDirective)
     app.connect("env-check-consistency", check_api_documented)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
