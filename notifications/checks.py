@@ -192,7 +192,8 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
     errors: list[Any] = []
 
     def error(message: str) -> None:
-        errors.append(Error(message, hint=_("See the documentation: how-to, kinds, preferences and email digests."), id="notifications.E010"))
+        hint = _("See the documentation: how-to, kinds, preferences and email digests.")
+        errors.append(Error(message, hint=hint, id="notifications.E010"))
 
     if not isinstance(declared, dict):
         error(_("NOTIFICATIONS['KINDS'] must be a dict of kind names to dicts of options."))
