@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import open_bar, wait_live
@@ -19,19 +20,26 @@ from e2e.processes import DemoServer
 def open_ticket(page: Page, base_url: str, title: str) -> str:
     """Open a ticket with the tickets page's form; returns its URL (its author follows it)."""
     page.goto(base_url + "/tickets/")
+    wait_live(page)
     page.fill("#id_title", title)
     page.click("#ticket-form button[type=submit]")
     expect(page.locator("#ticket-title")).to_contain_text(title)
+    wait_live(page)
     return page.url
 
 
 def comment(page: Page, url: str, text: str) -> None:
     page.goto(url)
+    wait_live(page)
     page.fill("#id_body", text)
     page.click("#comment-form button[type=submit]")
     expect(page.locator("#comments")).to_contain_text(text)
+    wait_live(page)
 
 
+# A tab's socket closed while still connecting (the page left, or the test ended) logs the ws extension's error
+# event: a navigation race, not a failure of what these stories check.
+@pytest.mark.console_errors("[object Event]")
 def test_followers_hear_of_a_comment_unfollow_and_read_on_visit_in_every_tab(
     server: DemoServer, user_page: Any
 ) -> None:
@@ -77,14 +85,19 @@ def test_followers_hear_of_a_comment_unfollow_and_read_on_visit_in_every_tab(
     comment(bob_page, ticket_url, "Fixed in 2.1?")
     expect(tab2.locator("#notification-list > li").first).to_contain_text("Fixed in 2.1?")
     tab1.goto(ticket_url)
+    wait_live(tab1)
     expect(tab2.locator("#notification-count")).to_have_text("0")
     expect(tab2.locator("#notification-list > li").first).to_have_attribute("data-read", "true")
     expect(tab2).not_to_have_title(re.compile(r"^\(\d+\)"))
 
     # Deleted: Alice's notification keeps the ticket's name, says it is gone, and has no link.
     bob_page.goto(ticket_url)
+    wait_live(bob_page)
     bob_page.click("#delete-form button[type=submit]")
+    expect(bob_page.locator("#tickets")).to_be_visible()
+    wait_live(bob_page)
     tab1.goto(server.base_url + "/notifications/")
+    wait_live(tab1)
     entry = tab1.locator("#notification-history li").first
     expect(entry).to_have_attribute("data-target-gone", "true")
     expect(entry.locator(".nb-item__target")).to_contain_text("Login broken on Safari")
