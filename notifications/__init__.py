@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+#: The release (pyproject.toml reads it from here; CHANGELOG.md says what each one brought).
+__version__ = "0.2.0.dev0"
+
 __all__ = [
     "aarchive",
     "adisconnect",

@@ -1,10 +1,12 @@
-"""The wheel carries the app with its partials and CSS (one copy, mapped at build time), and nothing else."""
+"""The release: the wheel carries the app with its partials, CSS and catalogues (one copy, mapped at build time)
+and nothing else; the sdist builds it; both pass ``twine check``; the version comes from one place."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -16,16 +18,56 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and the wheel, built as a release would be."""
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "--directory", str(out)],
+        [sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-t", "wheel", "--directory", str(out)],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
-    [path] = out.glob("*.whl")
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(dist: Path) -> zipfile.ZipFile:
+    [path] = dist.glob("*.whl")
     return zipfile.ZipFile(path)
+
+
+def test_both_distributions_pass_twine_check(dist: Path) -> None:
+    files = sorted(str(p) for p in dist.iterdir())
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2
+
+
+def test_the_version_comes_from_one_place(wheel: zipfile.ZipFile, dist: Path) -> None:
+    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    assert f"\nVersion: {notifications.__version__}\n" in wheel.read(metadata).decode()
+    assert [p.name for p in dist.glob("*.tar.gz")] == [
+        f"django_htmx_notification_bar-{notifications.__version__}.tar.gz"
+    ]
+    assert f"## {notifications.__version__.removesuffix('.dev0')} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_sdist_holds_the_sources_a_wheel_is_built_from(dist: Path) -> None:
+    [path] = dist.glob("*.tar.gz")
+    with tarfile.open(path) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "templates/partials/notification_item.html",
+    ):
+        assert needed in names
+    assert "notifications/locale/ar/LC_MESSAGES/django.mo" in names
+    assert not any(name.startswith(("site/", "tests/", "e2e/", "bench/")) for name in names)
 
 
 def test_wheel_carries_the_partials_and_css(wheel: zipfile.ZipFile) -> None:
