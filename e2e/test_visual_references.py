@@ -68,7 +68,9 @@ def test_qa_catches_a_badge_that_changed_colour(styleguide: Styleguide) -> None:
     assert differs(shot(stage), before), "the tolerance lets a recoloured badge through"
 
 
-@pytest.mark.parametrize("name", ["state-many-unread", "state-levels", "state-toast", "state-history"])
+@pytest.mark.parametrize(
+    "name", ["state-many-unread", "state-levels", "state-toast", "state-history", "state-rtl-phone", "state-things"]
+)
 def test_dark_mode_visitor_sees_the_dark_palette(styleguide: Styleguide, references: References, name: str) -> None:
     light = styleguide()
     dark = styleguide(color_scheme="dark")
