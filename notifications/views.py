@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from . import api, conf, digests, preferences, readers, rendering, subscriptions
 from .kinds import all_kinds
@@ -81,23 +82,30 @@ def _back(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
+def htmx(request: HttpRequest) -> HtmxDetails:
+    """django-htmx's view of the request: ``request.htmx`` when its middleware runs, else made here (the app
+    does not ask projects to install the middleware)."""
+    details = getattr(request, "htmx", None)
+    return details if isinstance(details, HtmxDetails) else HtmxDetails(request)
+
+
 def _done(request: HttpRequest) -> HttpResponse:
     # htmx requests need no page: the new state arrives over the socket. Plain forms go back where they were.
-    return HttpResponse(status=204) if request.headers.get("HX-Request") else _back(request)
+    return HttpResponse(status=204) if htmx(request) else _back(request)
 
 
 @require_POST
 @login_required
 def read(request: HttpRequest, pk: int) -> HttpResponse:
     api.mark_read(_me(request), pk)
-    return _focus_next(request, pk, "read") if request.headers.get("HX-Request") else _back(request)
+    return _focus_next(request, pk, "read") if htmx(request) else _back(request)
 
 
 @require_POST
 @login_required
 def archive(request: HttpRequest, pk: int) -> HttpResponse:
     api.archive(_me(request), pk)
-    return _focus_next(request, pk, "archive") if request.headers.get("HX-Request") else _back(request)
+    return _focus_next(request, pk, "archive") if htmx(request) else _back(request)
 
 
 def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
@@ -106,9 +114,10 @@ def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
     bar's last item is dismissed the history link; htmx names the target in HX-Target), and this answer, to
     the clicking tab alone, is that target again with the focus where a keyboard user goes on: the same
     control if that item has it, else its Dismiss, else the history link."""
-    if request.headers.get("HX-Target") == "notification-history-slot":  # it was the bar's last item
+    target_id = htmx(request).target or ""
+    if target_id == "notification-history-slot":  # it was the bar's last item
         return HttpResponse(rendering.render_history_link(request))
-    match = _CONTROLS_ID.match(request.headers.get("HX-Target", ""))
+    match = _CONTROLS_ID.match(target_id)
     target = None
     if match:
         target = Notification.objects.filter(recipient_id=request.user.pk, pk=int(match[1])).active().first()
@@ -138,7 +147,7 @@ def open_link(request: HttpRequest, pk: int) -> HttpResponse:
     # get_absolute_url(), never sends anyone off-site.
     if not link or not is_safe_url(link):
         raise Http404
-    if request.headers.get("HX-Request"):
+    if htmx(request):
         return HttpResponseClientRedirect(link)
     return HttpResponseRedirect(link)  # the URL as it is, never reverse()d
 
@@ -199,7 +208,7 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
                 email={name: f"email_{name}" in request.POST for name in names},
                 digest="digest" in request.POST,
             )
-        if not request.headers.get("HX-Request"):
+        if not htmx(request):
             return HttpResponseRedirect(reverse("notifications:preferences") + "?saved=1")
     prefs = preferences.get_preferences(user)
     return render(
