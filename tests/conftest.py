@@ -164,4 +164,10 @@ def elements(html: str, tag: str | None = None, **attrs: str | None) -> list[Ele
     ]
 
 
+def badge(html: str) -> int | None:
+    """The unread count a fragment's badge shows (``#notification-count``'s text, its contract), or None."""
+    found = elements(html, id="notification-count")
+    return int(found[-1].text.strip()) if found else None
+
+
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
