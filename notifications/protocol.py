@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
 from . import conf
@@ -42,8 +45,35 @@ _NAMESPACE_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 def namespace() -> str:
-    """This deployment's namespace: ``NOTIFICATIONS["NAMESPACE"]``, or a digest of ``SECRET_KEY``."""
-    return conf.get("NAMESPACE") or _digest(settings.SECRET_KEY)
+    """This deployment's namespace: ``NOTIFICATIONS["NAMESPACE"]``, or a digest of ``SECRET_KEY``; then the
+    Redis database number of the channel layer, when it is not 0.
+
+    Redis pub/sub channels are global to a server, whatever database a client selected; a database number in
+    ``REDIS_URL`` is an operator's way of saying "keep apart" (a staging copy of production with the same key and
+    user ids on ``/1``), so it separates the groups too.
+    """
+    base = conf.get("NAMESPACE") or _digest(settings.SECRET_KEY)
+    return base + "".join(f"-db{number}" for number in _databases())
+
+
+@cache
+def _databases() -> tuple[int, ...]:
+    """The non-zero Redis database numbers the channel layer's hosts name (a URL's path or ``?db=``, a host
+    dict's ``db``); read once, again when ``CHANNEL_LAYERS`` changes."""
+    layers = getattr(settings, "CHANNEL_LAYERS", {})
+    hosts = layers.get("default", {}).get("CONFIG", {}).get("hosts", [])
+    numbers = set()
+    for host in hosts:
+        address = host.get("address", "") if isinstance(host, dict) else host
+        if isinstance(host, dict) and str(host.get("db", "")).isdigit():
+            numbers.add(int(host["db"]))
+        if isinstance(address, str) and "://" in address:
+            parts = urlsplit(address)
+            path, query = parts.path.strip("/"), parse_qs(parts.query).get("db", [""])[0]
+            for value in (path, query):
+                if value.isdigit():
+                    numbers.add(int(value))
+    return tuple(sorted(n for n in numbers if n))
 
 
 @cache
@@ -51,6 +81,12 @@ def _digest(secret_key: str) -> str:
     # One-way: a group name shows nothing of the key. Rotating the key moves the namespace (see the README).
     digest = salted_hmac("notifications.protocol.namespace", "groups", secret=secret_key, algorithm="sha256")
     return digest.hexdigest()[:12]
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CHANNEL_LAYERS":
+        _databases.cache_clear()
 
 
 _TAB_CHARS = re.compile(r"^[A-Za-z0-9_-]{8,32}$")

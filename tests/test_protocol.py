@@ -87,3 +87,26 @@ def test_only_the_protocol_module_writes_the_protocol(what: str, pattern: str) -
         if re.search(pattern, line)
     ]
     assert found == [], f"{what} written outside notifications/protocol.py"
+
+
+def test_a_redis_database_number_keeps_a_staging_copy_apart(settings: Any) -> None:
+    """Before: a staging copy of production (same SECRET_KEY, same user ids) on ``redis://.../1`` shared
+    production's groups, since Redis pub/sub ignores the database number, and received its notifications live."""
+
+    def layer(url: str) -> dict[str, Any]:
+        config = {"hosts": [url]}
+        return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}}
+
+    settings.CHANNEL_LAYERS = layer("redis://127.0.0.1:6379/0")
+    production = protocol.user_group(1)
+    settings.CHANNEL_LAYERS = layer("redis://127.0.0.1:6379/1")
+    staging = protocol.user_group(1)
+    assert staging != production and "-db1." in staging
+    settings.CHANNEL_LAYERS = layer("redis://127.0.0.1:6379?db=1")
+    assert protocol.user_group(1) == staging
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert protocol.user_group(1) == production  # database 0 and no Redis: the namespace as it always was
+    settings.NOTIFICATIONS = {"NAMESPACE": "shop"}
+    settings.CHANNEL_LAYERS = layer("redis://127.0.0.1:6379/2")
+    assert protocol.user_group(1) == "notifications.shop-db2.user.1"
+    assert InMemoryChannelLayer().require_valid_group_name(protocol.broadcast_group())
