@@ -32,6 +32,13 @@ from .state import load_states
 
 logger = logging.getLogger("notifications")
 
+try:  # daphne's WebSocket protocol (autobahn) raises this for a send after the browser's side closed
+    from autobahn.exception import Disconnected
+except ImportError:  # another ASGI server: its own way of saying so, or none
+
+    class Disconnected(Exception):  # type: ignore[no-redef]
+        """Never raised: no autobahn here."""
+
 #: What a browser may ask for over the socket, and the API call that does it.
 ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
     "read": lambda user, data: api.mark_read(user, data.get("id")),
@@ -277,6 +284,14 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         if count is None or not self.page_title:
             return html
         return html + rendering.render_title_frame(self.page_title, count)
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """A frame that meets a tab closing at that moment (the browser left, the rate limit closed it) is an
+        ordinary race, not an application error: dropped, as the socket's disconnect follows."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            logger.debug("A frame for a socket of user %s met its close.", getattr(self.user, "pk", None))
 
     async def revoke(self) -> None:
         """Stop delivering at once and close as unauthenticated."""

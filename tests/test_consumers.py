@@ -398,3 +398,16 @@ async def test_a_tab_that_sent_its_title_gets_the_count_in_it(alice: Any, layer:
         assert '<div hx-swap-oob="innerHTML:title">(1) My site</div>' in ws.state
         await anotify(alice, "two")
         assert '<div hx-swap-oob="innerHTML:title">(2) My site</div>' in await ws.receive_from()
+
+
+async def test_a_frame_that_meets_a_closing_tab_is_dropped_not_an_error(alice: Any) -> None:
+    """Before: daphne's "Attempt to send on a closed protocol" (autobahn's Disconnected) escaped the handler and
+    was logged as "Exception inside application" with a traceback, for an ordinary race."""
+    from autobahn.exception import Disconnected
+
+    async def closed(message: dict[str, Any]) -> None:
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer = NotificationConsumer()
+    consumer.user, consumer.base_send = alice, closed
+    await consumer.send(text_data="<div>a frame</div>")  # no exception
