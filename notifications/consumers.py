@@ -39,6 +39,7 @@ except ImportError:  # another ASGI server: its own way of saying so, or none
     class Disconnected(Exception):  # type: ignore[no-redef]
         """Never raised: no autobahn here."""
 
+
 #: What a browser may ask for over the socket, and the API call that does it.
 ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
     "read": lambda user, data: api.mark_read(user, data.get("id")),
