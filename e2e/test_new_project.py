@@ -132,10 +132,10 @@ def test_a_new_project_following_the_tutorial_gets_live_notifications_under_runs
         run(*manage, "migrate", cwd=project)
         check = run(*manage, "check", cwd=project)
         assert "notifications." not in check.stdout + check.stderr, check.stdout + check.stderr
-        # The deployment checks pass too (Django's own security warnings about startproject's DEBUG and key
-        # are warnings: the command still succeeds); none of this app's is an error.
-        deploy = run(*manage, "check", "--deploy", cwd=project)
-        assert "notifications.E" not in deploy.stdout + deploy.stderr, deploy.stdout + deploy.stderr
+        # The deployment checks: none of this app's is an error. (A bare startproject fails Django's own, e.g.
+        # Django 6.1's mail.E001 for its console mailer: not this app's to judge, hence the fail level.)
+        deploy = run(*manage, "check", "--deploy", "--fail-level", "CRITICAL", cwd=project)
+        assert "(notifications.E" not in deploy.stdout + deploy.stderr, deploy.stdout + deploy.stderr
         run(
             *(*manage, "createsuperuser", "--noinput", "--username", "ada", "--email", "ada@example.com"),
             cwd=project,
