@@ -40,9 +40,12 @@ class ReadFilter(admin.SimpleListFilter):
 
 if TYPE_CHECKING:  # generic only in django-stubs; at run time ModelAdmin takes no parameters
     NotificationModelAdmin = admin.ModelAdmin[Notification]
+    PreferencesModelAdmin = admin.ModelAdmin[Preferences]
+    SubscriptionModelAdmin = admin.ModelAdmin[Subscription]
     AnyUserAdmin = UserAdmin[Any]
 else:
-    NotificationModelAdmin, AnyUserAdmin = admin.ModelAdmin, UserAdmin
+    NotificationModelAdmin = PreferencesModelAdmin = SubscriptionModelAdmin = admin.ModelAdmin
+    AnyUserAdmin = UserAdmin
 
 
 @admin.register(Notification)
@@ -126,12 +129,6 @@ else:  # pragma: no cover - projects that do not register their user model
         actions = [send_notification]
 
 
-if TYPE_CHECKING:
-    PreferencesModelAdmin = admin.ModelAdmin[Preferences]
-else:
-    PreferencesModelAdmin = admin.ModelAdmin
-
-
 @admin.register(Preferences)
 class PreferencesAdmin(PreferencesModelAdmin):
     """A user's choices as they made them (kinds they never touched follow the defaults in settings)."""
@@ -141,12 +138,6 @@ class PreferencesAdmin(PreferencesModelAdmin):
     search_fields = ["user__username", "user__email"]
     raw_id_fields = ["user"]
     readonly_fields = ["updated_at"]
-
-
-if TYPE_CHECKING:
-    SubscriptionModelAdmin = admin.ModelAdmin[Subscription]
-else:
-    SubscriptionModelAdmin = admin.ModelAdmin
 
 
 @admin.register(Subscription)

@@ -87,7 +87,19 @@ def notify(
     (or muted everything) get the row stored muted: not pushed, not counted. Raises ``ValueError``/``TypeError``
     on bad input, before storing.
     """
-    fields = _clean(message, level, title, url, actions, group_key, actor, kind, target, key, params)
+    fields = _clean(
+        message,
+        level=level,
+        title=title,
+        url=url,
+        actions=actions,
+        group_key=group_key,
+        actor=actor,
+        kind=kind,
+        target=target,
+        key=key,
+        params=params,
+    )
     if isinstance(recipients, AbstractBaseUser):
         return _store([_saved_pk(recipients)], fields)[0]
     if isinstance(recipients, QuerySet):
@@ -102,7 +114,8 @@ def notify_subscribers(obj: Model, message: str = "", **fields: Unpack[Fields]) 
     about ``obj``: one bulk write and one render per distinct frame. Same fields as :func:`notify`."""
     if fields.get("target") is not None:
         raise TypeError("notify_subscribers() takes the target as its first argument, not target=")
-    cleaned = _clean(message, **{**_FIELD_DEFAULTS, **fields, "target": obj})
+    fields["target"] = obj
+    cleaned = _clean(message, **fields)
     ids = subscriptions.followers(obj).order_by("user_id").values_list("user_id", flat=True)
     actor = fields.get("actor")
     if isinstance(actor, AbstractBaseUser):
@@ -317,32 +330,19 @@ def _send_on_commit(user: AbstractBaseUser | int, message: protocol.Message) -> 
     transaction.on_commit(partial(pushes.to_user, _user_pk(user), message))
 
 
-_FIELD_DEFAULTS: dict[str, Any] = {
-    "level": "",
-    "title": "",
-    "url": "",
-    "actions": None,
-    "group_key": "",
-    "actor": None,
-    "kind": "",
-    "target": None,
-    "key": "",
-    "params": None,
-}
-
-
 def _clean(
     message: str,
-    level: str,
-    title: str,
-    url: str,
-    actions: Iterable[Mapping[str, str]] | None,
-    group_key: str,
-    actor: str | Model | None,
-    kind: str,
-    target: Model | None,
-    key: str,
-    params: Mapping[str, Any] | None,
+    *,
+    level: str = "",
+    title: str = "",
+    url: str = "",
+    actions: Iterable[Mapping[str, str]] | None = None,
+    group_key: str = "",
+    actor: str | Model | None = None,
+    kind: str = "",
+    target: Model | None = None,
+    key: str = "",
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every field checked and turned into column values, before anything is stored."""
     the_kind = get_kind(clean_text(kind, field="kind", max_length=50))

@@ -19,7 +19,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from .models import Preferences
-from .state import chunks
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,9 @@ def reader_of(prefs: Preferences | None) -> Reader:
 
 def readers(user_ids: Sequence[Any], rows: Mapping[Any, Preferences] | None = None) -> dict[Any, Reader]:
     """Each user's :class:`Reader` (``rows``: their stored preferences, else read here: one query per 2,000)."""
-    if rows is None:
-        rows = {}
-        for chunk in chunks(list(user_ids)):
-            rows.update((p.user_id, p) for p in Preferences.objects.filter(user_id__in=chunk))
+    from .preferences import load
+
+    rows = load(user_ids) if rows is None else rows
     return {pk: reader_of(rows.get(pk)) for pk in user_ids}
 
 
