@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.processes import RedisServer
+from testing.processes import RedisServer
 
 # Visual checks of the styleguide: the `references` fixture and `--update-references`.
 pytest_plugins = ["e2e.visual"]

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import psutil
 
-from e2e.processes import RedisServer, free_port, stop_process, wait_for_port  # noqa: F401 (free_port: re-exported)
+from testing.processes import RedisServer, free_port, stop_process, wait_for_port  # noqa: F401 (free_port: re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

@@ -71,7 +71,7 @@ class FdServer:
         return self.ps.memory_info().rss
 
     def stop(self) -> None:
-        from e2e.processes import stop_process
+        from testing.processes import stop_process
 
         stop_process(self.proc)
 

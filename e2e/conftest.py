@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -14,8 +14,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in
-from e2e.processes import ROOT, DemoServer
-from tests.smtp import SMTPServer
+from testing.processes import ROOT, DemoServer
+from testing.smtp import SMTPServer
 
 
 def main() -> None:

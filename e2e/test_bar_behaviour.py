@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import log_in, open_bar, send_from_demo_form
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 
 def items(page: Page) -> Any:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from e2e.conftest import open_bar
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 pytestmark = pytest.mark.skipif(django.VERSION < (6, 0), reason="Django 6.0 brought Content-Security-Policy support")
 

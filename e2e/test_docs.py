@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.processes import ROOT
+from testing.processes import ROOT
 
 #: What scripts/docs.sh runs: warnings are errors, references nitpicky.
 SPHINX_BUILD = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-b", "html"]

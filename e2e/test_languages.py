@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import wait_live
-from e2e.processes import ROOT, DemoServer
+from testing.processes import ROOT, DemoServer
 
 #: Each reader's browser language, what their page is marked as, and the comment as they read it.
 READERS = {

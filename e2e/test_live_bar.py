@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import send_from_demo_form
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 
 def badge(page: Page) -> Any:

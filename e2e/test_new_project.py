@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.processes import ROOT, RedisServer, free_port, stop_process, wait_for_port
+from testing.processes import ROOT, RedisServer, free_port, stop_process, wait_for_port
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 SNIPPETS = ("install", "settings.py", "asgi.py", "urls.py", "template")

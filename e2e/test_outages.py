@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import log_in
-from e2e.processes import DemoServer, RedisServer
+from testing.processes import DemoServer, RedisServer
 
 
 @pytest.fixture

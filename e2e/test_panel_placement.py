@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import open_bar
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 # Where a project may put the bell: the demo's header as it is (bell right of centre), or first in the header.
 BELL_FIRST = "#notification-bar { order: -1; } .demo-header { justify-content: flex-start; }"

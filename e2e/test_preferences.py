@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 
 def test_a_kind_muted_in_one_tab_no_longer_reaches_the_bar_in_another(server: DemoServer, user_page: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import log_in, open_bar, wait_live
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 
 @pytest.mark.console_errors("ERR_CONNECTION_REFUSED", "[object Event]")  # while one server is down

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import log_in, wait_live
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 # Test-only instrumentation (never shipped): remember the close code htmx's ws extension saw.
 RECORD_CLOSE_CODE = "document.body.addEventListener('htmx:wsClose', e => { window.__closeCode = e.detail.event.code })"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 SECTIONS = [
     "state-tokens",

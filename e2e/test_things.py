@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import open_bar, wait_live
-from e2e.processes import DemoServer
+from testing.processes import DemoServer
 
 
 def open_ticket(page: Page, base_url: str, title: str) -> str:

@@ -31,7 +31,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "demo.settings"
     smtp = None
     if args.smtp:
-        from e2e.processes import free_port, wait_for_port
+        from testing.processes import free_port, wait_for_port
 
         port = free_port()
         smtp = subprocess.Popen(

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import websockets  # noqa: E402
 
-from e2e.processes import DemoServer  # noqa: E402
+from testing.processes import DemoServer  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:

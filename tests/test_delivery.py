@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 import redis
 
-from e2e.processes import RedisServer
 from notifications import delivery, notify
+from testing.processes import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -26,8 +26,7 @@ from django.utils import timezone
 from notifications import notify
 from notifications.digests import send_digests, unsubscribe_token, user_pk_from_token
 from notifications.models import Notification, Preferences
-
-from .smtp import SMTPServer
+from testing.smtp import SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = {

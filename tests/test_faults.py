@@ -17,10 +17,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from e2e.processes import RedisServer
 from notifications import notify
 from notifications.models import Notification
 from notifications.protocol import CLOSE_UNAUTHENTICATED
+from testing.processes import RedisServer
 
 from .conftest import connected, login_session
 

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Self
 
-from e2e.processes import free_port, stop_process, wait_for_port
+from testing.processes import free_port, stop_process, wait_for_port
 
 
 class SMTPServer:
