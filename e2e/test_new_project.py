@@ -106,7 +106,7 @@ def test_a_new_project_following_the_tutorial_gets_live_notifications_under_runs
     python = venv / "bin" / "python"
     (tmp_path / "django-htmx-notification-bar").symlink_to(ROOT)
     install = snippets["install"].strip()
-    assert install == "pip install ./django-htmx-notification-bar", install
+    assert install == 'pip install "./django-htmx-notification-bar[daphne,redis]"', install
     run("bash", "-c", install, cwd=tmp_path, timeout=300, PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
     version = run(python, "-c", "import django; print(django.get_version())", cwd=tmp_path).stdout.strip()
     print(f"Django {version} in the new project's virtualenv ({python})")

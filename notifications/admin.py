@@ -1,4 +1,8 @@
-"""The admin: notifications to browse and search, and a "Send a notification" action on the user admin."""
+"""The admin: notifications, preferences and subscriptions to browse and search, and ``send_notification``, an
+action a project adds to its own user admin (the app never changes the user admin by itself)::
+
+    actions = [send_notification]   # in your UserAdmin; from notifications.admin import send_notification
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -42,10 +44,8 @@ if TYPE_CHECKING:  # generic only in django-stubs; at run time ModelAdmin takes 
     NotificationModelAdmin = admin.ModelAdmin[Notification]
     PreferencesModelAdmin = admin.ModelAdmin[Preferences]
     SubscriptionModelAdmin = admin.ModelAdmin[Subscription]
-    AnyUserAdmin = UserAdmin[Any]
 else:
     NotificationModelAdmin = PreferencesModelAdmin = SubscriptionModelAdmin = admin.ModelAdmin
-    AnyUserAdmin = UserAdmin
 
 
 @admin.register(Notification)
@@ -90,6 +90,8 @@ class SendForm(forms.Form):
 
 @admin.action(description=_("Send a notification to the selected users"))
 def send_notification(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+    """An admin action for the user admin: a form (message, level, link), then one notification per selected
+    user. Opt in with ``actions = [send_notification]`` on your own ``UserAdmin``."""
     form = SendForm(request.POST if "message" in request.POST else None)
     if form.is_valid():
         try:
@@ -113,20 +115,6 @@ def send_notification(modeladmin: Any, request: HttpRequest, queryset: QuerySet[
         "opts": modeladmin.model._meta,
     }
     return render(request, "admin/notifications/send_notification.html", context)
-
-
-User = get_user_model()
-if admin.site.is_registered(User):
-    # Add the action to the registered user admin, whatever class the project uses.
-    admin.site.get_model_admin(User).actions = [
-        *(admin.site.get_model_admin(User).actions or []),
-        send_notification,
-    ]
-else:  # pragma: no cover - projects that do not register their user model
-
-    @admin.register(User)
-    class NotifyingUserAdmin(AnyUserAdmin):
-        actions = [send_notification]
 
 
 @admin.register(Preferences)

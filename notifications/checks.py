@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,14 @@ REDIS_CORE = "channels_redis.core.RedisChannelLayer"
 REDIS_PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
+def _importable(module: str) -> bool:
+    """Whether ``import module`` would find it (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _layer_backend() -> str | None:
     """The default channel layer's BACKEND, or None when there is none."""
     backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
@@ -32,6 +41,22 @@ def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]
                 _("No default channel layer: notifications would be stored but never pushed."),
                 hint=_("Set CHANNEL_LAYERS['default'] to channels_redis (or InMemoryChannelLayer for one process)."),
                 id="notifications.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility)
+def check_channel_layer_installed(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """channels-redis is an extra (``[redis]``): a layer naming it must find it installed."""
+    backend = _layer_backend()
+    if backend and backend.startswith("channels_redis.") and not _importable("channels_redis"):
+        return [
+            Error(
+                _("CHANNEL_LAYERS['default'] uses %(backend)s, but channels-redis is not installed.")
+                % {"backend": backend},
+                hint=_('Install the redis extra: pip install "django-htmx-notification-bar[redis]"'),
+                id="notifications.E012",
             )
         ]
     return []
@@ -164,6 +189,20 @@ def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[A
     daphne_first = "daphne" in apps and (staticfiles not in apps or apps.index("daphne") < apps.index(staticfiles))
     if daphne_first and getattr(settings, "ASGI_APPLICATION", None):
         return []
+    if not _importable("daphne"):  # an extra ([daphne]): without it, "daphne" cannot even be in INSTALLED_APPS
+        return [
+            Warning(
+                _(
+                    "daphne is not installed: manage.py runserver would serve this project without WebSockets (the "
+                    "bar's socket would get a 404)."
+                ),
+                hint=_(
+                    'Install the daphne extra: pip install "django-htmx-notification-bar[daphne]", then put '
+                    '"daphne" first in INSTALLED_APPS and set ASGI_APPLICATION; or serve with uvicorn.'
+                ),
+                id="notifications.W005",
+            )
+        ]
     return [
         Warning(
             _(

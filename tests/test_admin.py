@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +19,8 @@ from notifications import notify, subscribe
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -52,6 +59,44 @@ def test_send_action_notifies_the_selected_users(alice: Any, bob: Any, admin_cli
     )
     assert b"Notified 2 users." in done.content
     assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == ["alice", "bob"]
+
+
+def test_the_app_leaves_the_user_admin_alone(tmp_path: Path) -> None:
+    """Installed in a project whose user admin is Django's own (no demo.admin), the app registers its models and
+    nothing else: no action appears on the user admin unless the project puts it there."""
+    (tmp_path / "stock_admin_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        'INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "demo"]  # noqa: F405\n'
+    )
+    script = textwrap.dedent(
+        """
+        import django
+        django.setup()  # the admin's autodiscovery: auth.admin, then notifications.admin
+        from django.contrib import admin
+        from django.contrib.auth.admin import UserAdmin
+        from django.contrib.auth.models import User
+        from notifications.admin import NotificationAdmin, send_notification
+        from notifications.models import Notification, Preferences, Subscription
+        user_admin = admin.site.get_model_admin(User)
+        assert type(user_admin) is UserAdmin, type(user_admin)
+        assert send_notification not in (user_admin.actions or []), user_admin.actions
+        assert isinstance(admin.site.get_model_admin(Notification), NotificationAdmin)
+        assert all(admin.site.is_registered(model) for model in (Preferences, Subscription))
+        """
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "stock_admin_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), str(ROOT / "site")]),
+    }
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_opting_in_gives_the_user_admin_the_action(admin_client_: Client) -> None:
+    """site/demo/admin.py opts in with one line on its UserAdmin: actions = [send_notification]."""
+    page = admin_client_.get("/admin/auth/user/").content.decode()
+    assert '<option value="send_notification">Send a notification to the selected users</option>' in page
 
 
 def test_send_action_shows_bad_input(alice: Any, admin_client_: Client) -> None:

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import pytest
+from django.core import checks
+
 from .conftest import check_ids
+
+
+def messages(check_id: str, **kwargs: Any) -> list[checks.CheckMessage]:
+    return [m for m in checks.run_checks(databases=[], **kwargs) if m.id == check_id]
 
 
 def test_configured_project_is_clean() -> None:
@@ -50,6 +58,38 @@ def test_runserver_without_daphne_first_warns_in_development(settings: Any) -> N
     assert "notifications.W004" in check_ids()
     settings.DEBUG = False
     assert "notifications.W004" not in check_ids()
+
+
+@pytest.mark.parametrize(
+    "backend", ["channels_redis.pubsub.RedisPubSubChannelLayer", "channels_redis.core.RedisChannelLayer"]
+)
+def test_a_redis_layer_without_channels_redis_names_the_extra(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": backend}}
+    assert "notifications.E012" not in check_ids()  # installed here (the demo and test extras pull it in)
+    monkeypatch.setitem(sys.modules, "channels_redis", None)  # as if not installed: its import fails
+    [error] = messages("notifications.E012")
+    assert error.level == checks.ERROR and backend in error.msg
+    assert error.hint == 'Install the redis extra: pip install "django-htmx-notification-bar[redis]"'
+
+
+def test_the_in_memory_layer_needs_no_redis(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    monkeypatch.setitem(sys.modules, "channels_redis", None)
+    assert "notifications.E012" not in check_ids(include_deployment_checks=True)
+
+
+def test_runserver_without_daphne_installed_names_the_extra(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.DEBUG = True
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "daphne"]
+    monkeypatch.setitem(sys.modules, "daphne", None)  # as if not installed
+    ids = check_ids()
+    assert "notifications.W005" in ids and "notifications.W004" not in ids  # one warning, the one that helps
+    [warning] = messages("notifications.W005")
+    assert 'pip install "django-htmx-notification-bar[daphne]"' in warning.hint
+    settings.DEBUG = False  # production serves with daphne or uvicorn: runserver does not matter
+    assert "notifications.W005" not in check_ids()
 
 
 def test_runserver_without_an_asgi_application_warns(settings: Any) -> None:

@@ -3,11 +3,14 @@ and nothing else; the sdist builds it; both pass ``twine check``; the version co
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import tarfile
+import textwrap
 import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,67 @@ def test_the_version_comes_from_one_place(wheel: zipfile.ZipFile, dist: Path) ->
         f"django_htmx_notification_bar-{notifications.__version__}.tar.gz"
     ]
     assert f"## {notifications.__version__.removesuffix('.dev0')} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_server_and_the_redis_layer_are_extras(wheel: zipfile.ZipFile) -> None:
+    """Every install needs Django, Channels and django-htmx; daphne and channels-redis come with the extras
+    ``[daphne]`` and ``[redis]`` (the system checks E012 and W005 name them), and the demo extra pulls both in."""
+    [name] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    metadata = Parser().parsestr(wheel.read(name).decode())
+    requires = metadata.get_all("Requires-Dist") or []
+    hard = {re.split(r"[<>=\[ ;]", r, maxsplit=1)[0].lower() for r in requires if "extra ==" not in r}
+    assert hard == {"django", "channels", "django-htmx"}
+    extras = set(metadata.get_all("Provides-Extra") or [])
+    assert {"redis", "daphne", "demo", "test"} <= extras
+    for extra in ("redis", "demo", "test"):  # hatchling writes the extras an extra includes out in full
+        assert any(r.startswith("channels-redis") and f"extra == '{extra}'" in r for r in requires), extra
+    for extra in ("daphne", "demo", "test"):
+        assert any(r.startswith("daphne") and f"extra == '{extra}'" in r for r in requires), extra
+
+
+def test_the_app_works_without_the_extras(tmp_path: Path) -> None:
+    """With daphne, autobahn, twisted, channels-redis and redis unimportable: every module imports, the checks
+    pass (in-memory layer, no daphne in INSTALLED_APPS), and a notification is stored and pushed."""
+    (tmp_path / "no_extras_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        'INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "daphne"]  # noqa: F405\n'
+        'CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}\n'
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}\n'
+    )
+    script = textwrap.dedent(
+        """
+        import sys
+        BLOCKED = ("daphne", "autobahn", "twisted", "channels_redis", "redis")
+        for name in BLOCKED:
+            sys.modules[name] = None  # import fails as if not installed
+        import importlib, pkgutil
+        import django
+        django.setup()
+        import notifications
+        for module in pkgutil.walk_packages(notifications.__path__, "notifications."):
+            importlib.import_module(module.name)
+        from django.core.management import call_command
+        call_command("check", fail_level="ERROR")
+        call_command("migrate", verbosity=0)
+        from channels.layers import get_channel_layer
+        from django.contrib.auth.models import User
+        from notifications import notify
+        layer, sent = get_channel_layer(), []
+        async def group_send(group, message):
+            sent.append(message)
+        layer.group_send = group_send  # the push, whatever its groups and frames
+        notify(User.objects.create(username="ada"), "Hello without extras")
+        assert "Hello without extras" in repr(sent), sent
+        assert not [name for name in BLOCKED if sys.modules[name] is not None]
+        """
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "no_extras_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), str(ROOT / "site")]),
+    }
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_sdist_holds_the_sources_a_wheel_is_built_from(dist: Path) -> None:
