@@ -218,7 +218,7 @@ def disconnect(
     user: AbstractBaseUser | int, *, session_key: str | None = None, code: int = protocol.CLOSE_UNAUTHENTICATED
 ) -> None:
     """Close ``user``'s open sockets (only those of ``session_key`` when given), e.g. on logout."""
-    _send_on_commit(user, protocol.close(session_key, code))
+    _send_on_commit(protocol.close(_user_pk(user), session_key, code))
 
 
 def recheck_logins(user: AbstractBaseUser | int) -> None:
@@ -227,7 +227,7 @@ def recheck_logins(user: AbstractBaseUser | int) -> None:
     Sockets also re-check every ``SESSION_CHECK_INTERVAL`` seconds and before every action, which covers
     changes no signal reports (a queryset ``update()``, deleted or expired sessions).
     """
-    _send_on_commit(user, protocol.recheck())
+    _send_on_commit(protocol.recheck(_user_pk(user)))
 
 
 # Async twins. database_sync_to_async (not plain sync_to_async) closes the worker thread's stale connections
@@ -325,9 +325,9 @@ def _user_pk(user: AbstractBaseUser | int) -> UserPk:
     return user if isinstance(user, int) and not isinstance(user, bool) else _saved_pk(user)
 
 
-def _send_on_commit(user: AbstractBaseUser | int, message: protocol.Message) -> None:
-    """Send ``message`` to all of ``user``'s sockets once the transaction commits."""
-    transaction.on_commit(partial(pushes.to_user, _user_pk(user), message))
+def _send_on_commit(message: protocol.UserMessage) -> None:
+    """Send ``message`` to all of its user's sockets once the transaction commits."""
+    transaction.on_commit(partial(pushes.to_user, message))
 
 
 def _clean(

@@ -1,6 +1,8 @@
 """The WebSocket consumer: authenticate, join groups, send the current state, run actions, forward frames.
 
-It renders nothing itself (frames arrive rendered, once per recipient) and touches the database only on
+It has no channel of its own on the channel layer: the process's router (``router``) subscribes once per user
+and puts each frame into the inbox of the user's sockets, which Channels' loop reads beside the browser's
+messages. It renders nothing itself (frames arrive rendered, once per recipient) and touches the database only on
 connect (the current state), for the few actions a user may take on their own notifications, and to re-check
 its login (periodically through the watchdog, before every action, and when the user row changes).
 
@@ -23,9 +25,10 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.utils import await_many_dispatch
 from django.db import DatabaseError
 
-from . import api, conf, credentials, db, protocol, rendering, watchdog
+from . import api, conf, credentials, db, protocol, rendering, router
 from .models import Notification
 from .readers import Reader, readers, site_reader
 from .state import load_states
@@ -162,45 +165,34 @@ def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
 
 class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels publishes no types
     user: Any = None
-    joined = False
     closing = False
     next_check = 0.0
     refocus_until = 0.0  # see receive()
     reader: Reader | None = None  # the user's language and time zone, read with each state
-    dispatching = False  # a handler is running (see hand_over)
-    handed_over: deque[dict[str, Any]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' own loop (``await_many_dispatch``), over the browser's messages and this socket's inbox
+        instead of a channel of its own on the layer (``AsyncConsumer.__call__`` would make one per socket)."""
+        self.scope, self.base_send = scope, send
+        self.router = router.get()
+        self.inbox: asyncio.Queue[protocol.Message] = asyncio.Queue()
         try:
-            await super().__call__(scope, receive, send)
+            await await_many_dispatch([receive, self.inbox.get], self.dispatch)
+        except StopConsumer:
+            pass
         finally:
-            # However the consumer ends (a disconnect, a bug), it leaves no group subscription behind.
-            await self._leave()
+            # However the consumer ends (a disconnect, a bug), the router forgets it.
+            self._leave()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Straight to the handler: Channels' default first closes stale database connections on the one
-        # thread every database_sync_to_async call of the process shares (a stuck query there would stall this
-        # socket too). Every database call here runs on notifications.db's pools, which clean up themselves.
+        # thread every database_sync_to_async call of the process shares (a stuck query there would stall
+        # every socket's frames). Every database call here runs on notifications.db's pools, which clean up
+        # themselves.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        self.dispatching = True
-        try:
-            await handler(message)
-            while self.handed_over:  # what the watchdog handed over while the handler ran, in order
-                await self.notification_push(self.handed_over.popleft())
-        finally:
-            self.dispatching = False
-
-    async def hand_over(self, event: dict[str, Any]) -> None:
-        """A new item from this process's watchdog (one notify() to many users): forwarded now, or right after
-        the handler that is running, so this consumer still handles one message at a time, as Channels does."""
-        if self.dispatching:
-            if self.handed_over is None:
-                self.handed_over = deque()
-            self.handed_over.append(event)
-        else:
-            await self.notification_push(event)
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -210,7 +202,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             await self.accept()
             await self.close(code=protocol.CLOSE_UNAUTHENTICATED)
             return
-        self.watchdog = watchdog.get()
         self.user = user
         session = self.scope.get("session")
         self.login = credentials.Login(user.pk, getattr(session, "session_key", None), "session" in self.scope)
@@ -218,50 +209,24 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         self.shown: list[int] = []
         self.page_title = _page_title(self.scope)
         self.tab = _tab(self.scope)
-        # Join before reading the state, so nothing committed in between is missed; a new-item frame for an
-        # item the state already holds is dropped in notification_push. (Messages for every socket reach the
-        # process's watchdog, which this socket joins before its read, too.)
-        await self.join()
+        # Subscribed before reading the state, so nothing committed in between is missed; a new-item frame for
+        # an item the state already holds is dropped in notification_push.
+        await self.router.add(self)
         await self.accept()
-        self.watchdog.add(self)
         await self.send_state(_shown_version(self.scope))
 
-    async def join(self) -> bool:
-        """Join the user's group; False (logged) if the channel layer fails, or this socket has ended."""
-        if self.closing:  # left already: a join now would leave a membership nobody discards
-            return False
-        self.groups = [protocol.user_group(self.user.pk)]
-        try:
-            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-                for group in self.groups:
-                    await self.channel_layer.group_add(group, self.channel_name)
-        except Exception as error:  # the watchdog joins again once the layer answers
-            logger.warning("Socket of user %s could not join its groups: %r", self.user.pk, error)
-            self.joined = False
-        else:
-            self.joined = True
-        return self.joined
-
-    async def _leave(self) -> None:
-        self.closing = True  # called as the socket ends: nothing more is sent, nothing joined again
+    def _leave(self) -> None:
+        self.closing = True  # called as the socket ends: nothing more is sent
         if self.user is not None:
-            self.watchdog.discard(self)
-        groups, self.groups = self.groups, []
-        if not groups:
-            return
-        try:
-            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-                await asyncio.gather(*(self.channel_layer.group_discard(g, self.channel_name) for g in groups))
-        except Exception as error:  # the layer is down; its subscriptions went with it
-            logger.warning("Socket of user %s could not leave its groups: %r", self.user.pk, error)
+            self.router.discard(self)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        await self._leave()
+        self._leave()
         await self.disconnect(message["code"])
         raise StopConsumer
 
     async def send_state(self, shown_version: str | None = None) -> None:
-        live = self.joined and self.watchdog.layer_up
+        live = self.router.live(self)
         pks, html, count, self.reader = await state_frames.get((self.user.pk, live, shown_version))
         await self.apply_state(pks, html, count)
 
@@ -305,7 +270,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def _close(self, code: int) -> None:
         self.closing = True  # nothing more is forwarded, even what is already queued
         await self.close(code=code)
-        await self._leave()
+        self._leave()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
@@ -340,24 +305,24 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             # change (Channels hands this consumer its next message only after this one) carries this tab's
             # focus on to the list.
             self.refocus_until = time.monotonic() + REFOCUS_WINDOW
-        if not self.watchdog.layer_up:
+        if not self.router.watchdog.layer_up:
             await self.send_state()  # the pushed state cannot arrive through the layer: show the change here
 
-    # Channel-layer messages: Channels hands a message of type protocol.PUSH to notification_push, and so on.
+    # Messages from the router: Channels hands a message of type protocol.PUSH to notification_push, and so on.
 
-    async def notification_push(self, event: dict[str, Any]) -> None:
+    async def notification_push(self, event: protocol.Push) -> None:
         """A new item for this user: forward it unless this tab's state already shows it."""
         if event["pk"] not in self.shown and not self.closing:
             self.shown = [event["pk"], *self.shown][: conf.get("BAR_SIZE")]
-            await self.send(text_data=self._titled(event["html"], event.get("count")))
+            await self.send(text_data=self._titled(event["html"], event["count"]))
 
-    async def notification_state(self, event: dict[str, Any]) -> None:
+    async def notification_state(self, event: protocol.State) -> None:
         """This user's whole bar, after a change in any tab or device (and the focus, if this tab acted)."""
-        focus = event.get("focus") or {}
-        pk = focus.get("pk") if self.tab and focus.get("tab") == self.tab else None
+        focus = event.get("focus")
+        pk = focus["pk"] if focus is not None and self.tab and focus["tab"] == self.tab else None
         await self.apply_state(event["pks"], event["html"], event.get("count"), focus=pk)
 
-    async def notification_change(self, event: dict[str, Any]) -> None:
+    async def notification_change(self, event: protocol.Change) -> None:
         """One item of this user's bar changed: touch only it, so focus elsewhere in the list survives."""
         if self.closing:
             return
@@ -368,12 +333,19 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         self.shown = list(event["pks"])
         await self.send(text_data=self._titled("".join(parts), event["count"]))
 
-    async def notification_recheck(self, event: dict[str, Any]) -> None:
+    async def notification_recheck(self, event: protocol.Recheck) -> None:
         """The user row changed (password, is_active...): check this socket's login now."""
-        await self.watchdog.check([self])
+        await self.router.watchdog.check([self])
 
-    async def notification_close(self, event: dict[str, Any]) -> None:
+    async def notification_close(self, event: protocol.Close) -> None:
         """Close this socket: the user logged out (this session only) or every session must go."""
-        session_key = event.get("session_key")
+        session_key = event["session_key"]
         if session_key is None or session_key == self.login.session_key:
             await self._close(event["code"])
+
+    async def notification_refresh(self, event: protocol.Refresh) -> None:
+        """Re-read this bar (``refresh_all()``, the layer back after an outage, a subscription made late)."""
+        try:
+            await self.send_state()
+        except DatabaseError as error:  # the next refresh, or the next connect, sends it
+            logger.warning("Could not re-send the bar of a socket of user %s: %r", self.user.pk, error)

@@ -17,13 +17,14 @@ coming back) costs a few database calls, not a few per socket.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from typing import Generic, ParamSpec, TypeVar
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import sync_to_async
 from django.db import connections
 
 P = ParamSpec("P")
@@ -40,14 +41,18 @@ READS = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="notific
 WRITES = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="notifications-write")
 
 
-class _PoolCall(SyncToAsync[..., Any]):
-    """A call on a pool thread that keeps its connection (``database_sync_to_async`` closes it each time)."""
+def _keeping_connection(func: Callable[P, R]) -> Callable[P, R]:
+    """``func``, leaving its thread's connection open for the next call unless the call broke it
+    (``database_sync_to_async`` closes it each time)."""
 
-    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+    @functools.wraps(func)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return super().thread_handler(loop, *args, **kwargs)  # type: ignore[no-untyped-call]
+            return func(*args, **kwargs)
         finally:
             _close_unusable_connections()
+
+    return call
 
 
 def _close_unusable_connections() -> None:
@@ -63,12 +68,12 @@ def _close_unusable_connections() -> None:
 
 def reading(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``func`` as a coroutine function that runs on the read pool."""
-    return cast("Callable[P, Awaitable[R]]", _PoolCall(func, thread_sensitive=False, executor=READS))
+    return sync_to_async(_keeping_connection(func), thread_sensitive=False, executor=READS)
 
 
 def writing(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``func`` as a coroutine function that runs on the write pool."""
-    return cast("Callable[P, Awaitable[R]]", _PoolCall(func, thread_sensitive=False, executor=WRITES))
+    return sync_to_async(_keeping_connection(func), thread_sensitive=False, executor=WRITES)
 
 
 def close_connections() -> None:

@@ -13,12 +13,12 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from . import conf
+from . import conf, protocol
 
 logger = logging.getLogger("notifications")
 
 #: A channel-layer message and the group it goes to.
-Addressed = tuple[str, dict[str, Any]]
+Addressed = tuple[str, protocol.Message]
 
 #: group_send calls in flight at once (a broadcast to 5,000 users does not wait for 5,000 round trips in turn).
 CONCURRENCY = 64
@@ -34,12 +34,12 @@ async def asend(messages: Iterable[Addressed]) -> None:
     if layer is None:
         logger.warning("No channel layer configured: notifications are stored but not pushed.")
         return
-    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_group: dict[str, list[protocol.Message]] = defaultdict(list)
     for group, message in messages:
         by_group[group].append(message)
     slots = asyncio.Semaphore(CONCURRENCY)
 
-    async def send_group(group: str, batch: list[dict[str, Any]]) -> None:
+    async def send_group(group: str, batch: list[protocol.Message]) -> None:
         async with slots:
             for message in batch:
                 await layer.group_send(group, message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Final, Literal, NotRequired, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -28,15 +28,92 @@ CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame: only text frames are understood
 CLOSE_RATE_LIMITED = 4429  # more than ACTION_RATE_LIMIT actions from one user in ACTION_RATE_WINDOW seconds
 
 # Message types (Channels maps "notification.push" to the consumer's notification_push handler).
-PUSH = "notification.push"  # one new item for a user: forwarded unless the tab's state holds it already
-PUSHES = "notification.pushes"  # one notify() to many users, to every process: each hands its sockets theirs
-STATE = "notification.state"  # a user's whole bar, after a change
-CHANGE = "notification.change"  # one item of a user's bar changed (read, dismissed)
-CLOSE = "notification.close"  # close the user's sockets (of one session, or all)
-RECHECK = "notification.recheck"  # re-check the login of the user's sockets now (the user row changed)
-REFRESH = "notification.refresh"  # every socket re-reads its bar
+PUSH: Final = "notification.push"  # one new item for a user: forwarded unless the tab's state holds it already
+PUSHES: Final = "notification.pushes"  # one notify() to many users, to every process: each hands its sockets theirs
+STATE: Final = "notification.state"  # a user's whole bar, after a change
+CHANGE: Final = "notification.change"  # one item of a user's bar changed (read, dismissed)
+CLOSE: Final = "notification.close"  # close the user's sockets (of one session, or all)
+RECHECK: Final = "notification.recheck"  # re-check the login of the user's sockets now (the user row changed)
+REFRESH: Final = "notification.refresh"  # every socket re-reads its bar
+PROBE: Final = "notification.probe"  # a process's message to itself: the layer answers (see watchdog)
 
-Message = dict[str, Any]
+
+# The messages. Each is built by the function of its name below and read by the router (which socket gets it)
+# and the consumer's handler of its type. ``user`` is the addressee's primary key as text: a process receives
+# every user's messages on its one channel and hands each to that user's sockets.
+
+
+class Push(TypedDict):
+    type: Literal["notification.push"]
+    user: str
+    pk: int
+    html: str
+    count: int | None  # the unread count the frame shows: each tab adds its own title part
+
+
+class Pushes(TypedDict):
+    type: Literal["notification.pushes"]
+    html: str  # the new-item frame with a stand-in id (rendering.fill_new_frame)
+    counts: dict[str, str]  # the badge part per unread count
+    items: dict[str, list[int]]  # per recipient: their item's pk and their unread count
+
+
+class Focus(TypedDict):
+    tab: str
+    pk: int
+
+
+class State(TypedDict):
+    type: Literal["notification.state"]
+    user: str
+    pks: list[int]
+    html: str
+    count: int | None
+    focus: NotRequired[Focus]
+
+
+class ChangeParts(TypedDict):
+    """The rendered parts of one changed item's frame (``rendering.render_change_parts``)."""
+
+    item: str  # the item itself
+    count_html: str  # the badge
+    tail_pk: int | None  # after a dismiss from a full bar: the item that moves up into it, and its part
+    tail: str
+
+
+class Change(ChangeParts):
+    type: Literal["notification.change"]
+    user: str
+    pk: int
+    pks: list[int]
+    count: int
+
+
+class Close(TypedDict):
+    type: Literal["notification.close"]
+    user: str
+    code: int
+    session_key: str | None  # None: every session of the user
+
+
+class Recheck(TypedDict):
+    type: Literal["notification.recheck"]
+    user: str
+
+
+class Refresh(TypedDict):
+    type: Literal["notification.refresh"]
+
+
+class Probe(TypedDict):
+    type: Literal["notification.probe"]
+    n: int
+
+
+#: A message for the sockets of one user.
+UserMessage = Push | State | Change | Close | Recheck
+#: Anything sent over the channel layer.
+Message = UserMessage | Pushes | Refresh | Probe
 
 #: The header with which the bar's htmx requests name their tab (the bar's ``?tab=`` on its socket, too).
 TAB_HEADER = "X-Notification-Tab"
@@ -111,16 +188,16 @@ def broadcast_group() -> str:
     return f"notifications.{namespace()}.all"
 
 
-def push(pk: int, html: str, count: int | None = None) -> Message:
+def push(user_pk: object, pk: int, html: str, count: int | None = None) -> Push:
     """A new item's frame; ``count`` (the unread count it shows) lets each tab add its title part."""
-    return {"type": PUSH, "pk": pk, "html": html, "count": count}
+    return {"type": PUSH, "user": str(user_pk), "pk": pk, "html": html, "count": count}
 
 
-def pushes(html: str, count_parts: dict[int, str], items: dict[Any, tuple[int, int]]) -> Message:
+def pushes(html: str, count_parts: dict[int, str], items: dict[Any, tuple[int, int]]) -> Pushes:
     """One notify() to many users as one message to every process, instead of one per user: the new-item frame
     with a stand-in id (``html``, see ``rendering.fill_new_frame``), the count part per unread count, and per
-    recipient (``str(user pk)``) the id of their item and their unread count. A process hands each socket only
-    its own user's frame; the shared frame is the same for every recipient (one notify(), one content)."""
+    recipient the id of their item and their unread count. A process hands each socket only its own user's
+    frame; the shared frame is the same for every recipient (one notify(), one content)."""
     return {
         "type": PUSHES,
         "html": html,
@@ -129,28 +206,34 @@ def pushes(html: str, count_parts: dict[int, str], items: dict[Any, tuple[int, i
     }
 
 
-def state(pks: list[int], html: str, count: int | None = None, focus: tuple[str, int] | None = None) -> Message:
+def state(
+    user_pk: object, pks: list[int], html: str, count: int | None = None, focus: tuple[str, int] | None = None
+) -> State:
     """A user's whole bar; ``focus`` (a tab's name, an item's pk): that tab acted on that item, and gets its
     keyboard focus back on it."""
-    message: Message = {"type": STATE, "pks": pks, "html": html, "count": count}
+    message: State = {"type": STATE, "user": str(user_pk), "pks": pks, "html": html, "count": count}
     if focus is not None:
         message["focus"] = {"tab": focus[0], "pk": focus[1]}
     return message
 
 
-def change(pk: int, pks: list[int], count: int, parts: dict[str, Any]) -> Message:
-    """One item changed: ``parts`` holds its frame part (``item``), the badge part (``count_html``) and, after
-    a dismiss, the item that moves up into the bar (``tail_pk``, ``tail``)."""
-    return {"type": CHANGE, "pk": pk, "pks": pks, "count": count, **parts}
+def change(user_pk: object, pk: int, pks: list[int], count: int, parts: ChangeParts) -> Change:
+    """One item changed: ``parts`` holds its frame part, the badge part and, after a dismiss, the item that
+    moves up into the bar."""
+    return {"type": CHANGE, "user": str(user_pk), "pk": pk, "pks": pks, "count": count, **parts}
 
 
-def close(session_key: str | None, code: int = CLOSE_UNAUTHENTICATED) -> Message:
-    return {"type": CLOSE, "code": code, "session_key": session_key}
+def close(user_pk: object, session_key: str | None, code: int = CLOSE_UNAUTHENTICATED) -> Close:
+    return {"type": CLOSE, "user": str(user_pk), "code": code, "session_key": session_key}
 
 
-def recheck() -> Message:
-    return {"type": RECHECK}
+def recheck(user_pk: object) -> Recheck:
+    return {"type": RECHECK, "user": str(user_pk)}
 
 
-def refresh() -> Message:
+def refresh() -> Refresh:
     return {"type": REFRESH}
+
+
+def probe(n: int) -> Probe:
+    return {"type": PROBE, "n": n}

@@ -44,7 +44,7 @@ def _new_item_messages(created: list[Notification], counts: dict[Any, int]) -> l
         items = {n.recipient_id: (n.pk, counts[n.recipient_id]) for n in created}
         return [(protocol.broadcast_group(), protocol.pushes(html, count_parts, items))]
     return [
-        (protocol.user_group(n.recipient_id), protocol.push(n.pk, html, counts[n.recipient_id]))
+        (protocol.user_group(n.recipient_id), protocol.push(n.recipient_id, n.pk, html, counts[n.recipient_id]))
         for n, html in rendering.render_new_frames(created, counts)
     ]
 
@@ -57,7 +57,7 @@ def states(user_pks: list[Any], focus: tuple[str, int] | None = None) -> None:
     for pk, state in load_states(user_pks).items():
         with who[pk].active():
             html = rendering.render_state_frame(state)
-        messages.append((protocol.user_group(pk), protocol.state(state.pks, html, state.unread_count, focus)))
+        messages.append((protocol.user_group(pk), protocol.state(pk, state.pks, html, state.unread_count, focus)))
     delivery.send(messages)
 
 
@@ -70,14 +70,15 @@ def change(user_pk: Any, pk: int) -> None:
     state = load_states([user_pk])[user_pk]
     with readers([user_pk])[user_pk].active():
         parts = rendering.render_change_parts(notification, state)
-    delivery.send([(protocol.user_group(user_pk), protocol.change(pk, state.pks, state.unread_count, parts))])
-
-
-def to_user(user_pk: Any, message: protocol.Message) -> None:
-    """``message`` to all of one user's sockets."""
+    message = protocol.change(user_pk, pk, state.pks, state.unread_count, parts)
     delivery.send([(protocol.user_group(user_pk), message)])
 
 
-def to_everyone(message: protocol.Message) -> None:
+def to_user(message: protocol.UserMessage) -> None:
+    """``message`` to all of its user's sockets."""
+    delivery.send([(protocol.user_group(message["user"]), message)])
+
+
+def to_everyone(message: protocol.Refresh) -> None:
     """``message`` to every open socket."""
     delivery.send([(protocol.broadcast_group(), message)])

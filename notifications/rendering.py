@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString
 
 from . import conf
 from .models import Notification
+from .protocol import ChangeParts
 from .state import State
 
 logger = logging.getLogger("notifications")
@@ -160,10 +161,10 @@ def _forget_frames(**kwargs: Any) -> None:
     _substitution_holds.clear()
 
 
-def render_change_parts(notification: Notification, state: State) -> dict[str, Any]:
+def render_change_parts(notification: Notification, state: State) -> ChangeParts:
     """The parts of the frame for one changed item (see :func:`protocol.change`); ``state``: the bar after it."""
     removed = notification.is_archived
-    parts: dict[str, Any] = {
+    parts: ChangeParts = {
         "item": render_to_string(CHANGE_FRAME_TEMPLATE, _context(notification=notification, removed=removed)),
         "count_html": render_count_frame(state.unread_count),
         "tail_pk": None,
@@ -171,7 +172,7 @@ def render_change_parts(notification: Notification, state: State) -> dict[str, A
     }
     if removed and len(state.items) == conf.get("BAR_SIZE"):
         tail = state.items[-1]
-        parts.update(tail_pk=tail.pk, tail=render_to_string(TAIL_FRAME_TEMPLATE, _context(notification=tail)))
+        parts["tail_pk"], parts["tail"] = tail.pk, render_to_string(TAIL_FRAME_TEMPLATE, _context(notification=tail))
     return parts
 
 

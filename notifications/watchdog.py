@@ -1,17 +1,11 @@
-"""One watchdog per event loop over that process's open sockets.
+"""The liveness of one process's sockets and of its channel layer (one watchdog per router, see ``router``).
 
 It sends each socket a heartbeat frame every ``HEARTBEAT_INTERVAL`` seconds, re-checks each socket's login
 every ``SESSION_CHECK_INTERVAL`` seconds (spread evenly, so 5,000 sockets do not query at once), and probes
-the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to a channel of its own. When a probe
-is lost the open bars are told live updates are paused; when probes come back every socket re-joins its
-groups if it had to and re-reads its bar, so frames lost in the outage are not lost to the user: the
-database is the backlog.
-
-That channel of its own is also the process's one member of the broadcast group: a message for every socket
-(``refresh_all()``) arrives once per process, and the watchdog has its sockets re-read their bars together
-(in batches), instead of each socket subscribing (a second SUBSCRIBE per connect) and reading alone. A
-notify() to many users arrives the same way, once per process, and the watchdog hands each socket its user's
-frame (``protocol.pushes``), instead of one message per user through the layer.
+the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to the process's own channel. When a
+probe is lost the open bars are told live updates are paused; when probes come back the router subscribes
+again and every socket re-reads its bar, so frames lost in the outage are not lost to the user: the database
+is the backlog.
 """
 
 from __future__ import annotations
@@ -22,14 +16,17 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
 
-from . import conf, credentials, db, protocol, rendering
+from . import conf, credentials, db, rendering
 from .readers import Reader, site_reader
+
+if TYPE_CHECKING:
+    from .router import Router, Socket
 
 logger = logging.getLogger("notifications")
 
@@ -39,70 +36,43 @@ CHECK_BATCH = 500
 BEAT_SLICE = 20
 
 
-class Socket(Protocol):
-    """What the watchdog needs of an open socket (the consumer)."""
-
-    user: Any
-    login: credentials.Login
-    joined: bool
-    next_check: float
-    reader: Reader | None
-
-    async def join(self) -> bool: ...
-    async def revoke(self) -> None: ...
-    async def send_state(self, shown_version: str | None = None) -> None: ...
-    async def hand_over(self, event: dict[str, Any]) -> None: ...
-    async def send(self, text_data: str) -> None: ...
-
-
 class Watchdog:
-    def __init__(self) -> None:
-        self.sockets: set[Socket] = set()
+    def __init__(self, router: Router) -> None:
+        self.router = router
         self.layer_up = True
-        self._logins: asyncio.Task[None] | None = None
-        self._layer: asyncio.Task[None] | None = None
-        self._channel: str | None = None  # this process's: probes, and its membership of the broadcast group
-        self._receiver: asyncio.Task[None] | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
-        self._sent = 0
-        self._seen = 0
-        self._arrived = asyncio.Event()
-        self._resyncs: set[asyncio.Task[None]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def sockets(self) -> list[Socket]:
+        return list(self.router.sockets())
 
     def add(self, socket: Socket) -> None:
+        """Watch ``socket`` too (its loops start with the first socket and end with the last)."""
         socket.next_check = time.monotonic() + random.uniform(0, conf.get("SESSION_CHECK_INTERVAL"))
-        self.sockets.add(socket)
-        if self._logins is None or self._logins.done():
-            self._logins = asyncio.create_task(self._check_logins(), name="notifications-logins")
-        if conf.get("HEARTBEAT_INTERVAL") and (self._heartbeat is None or self._heartbeat.done()):
-            self._heartbeat = asyncio.create_task(self._beat(), name="notifications-heartbeat")
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        if self._receiver is None or self._receiver.done():
-            self._receiver = asyncio.create_task(self._receive(layer), name="notifications-receiver")
+        self._start("logins", self._check_logins)
+        if conf.get("HEARTBEAT_INTERVAL"):
+            self._start("heartbeat", self._beat)
         # The in-memory layer lives in this process: it cannot go away, so it is not probed.
-        probed = not isinstance(layer, InMemoryChannelLayer)
-        if probed and (self._layer is None or self._layer.done()):
-            self._layer = asyncio.create_task(self._watch_layer(layer), name="notifications-layer")
+        if not isinstance(get_channel_layer(), InMemoryChannelLayer | None):
+            self._start("layer", self._watch_layer)
 
-    def discard(self, socket: Socket) -> None:
-        self.sockets.discard(socket)
-        if not self.sockets:
-            self._stop()
+    def _start(self, name: str, loop: Callable[[], Any]) -> None:
+        task = self._tasks.get(name)
+        if task is None or task.done():
+            self._tasks[name] = asyncio.create_task(loop(), name=f"notifications-{name}")
 
-    def _stop(self) -> None:
-        # Not the watchdog's own task (it may be closing the last socket itself): its loops end as they see
-        # no sockets.
-        for task in (self._logins, self._layer, self._receiver, self._heartbeat):
-            if task is not None and task is not asyncio.current_task():
+    def stop(self) -> None:
+        # Not the watchdog's own task (it may be closing the last socket itself): its loop ends as it sees no
+        # sockets.
+        for task in self._tasks.values():
+            if task is not asyncio.current_task():
                 task.cancel()
-        self._receiver = None
+        self._tasks.clear()
 
     # Logins -----------------------------------------------------------------------------------------------
 
     async def _check_logins(self) -> None:
-        while self.sockets:
+        while self.router:
             interval = conf.get("SESSION_CHECK_INTERVAL")
             await asyncio.sleep(min(1.0, interval / 4))
             now = time.monotonic()
@@ -136,12 +106,12 @@ class Watchdog:
         never held for more than one slice: a push goes through the loop in several steps (Redis, the
         layer's queue, the consumer), and with slices back to back each step waited for a whole slice
         (1,000 sockets: push p99 63 ms; 17 ms with no heartbeat; ``bench/results/latency.md``)."""
-        while self.sockets:
+        while self.router:
             interval = conf.get("HEARTBEAT_INTERVAL")
             if not interval:
                 return
             frames = PerReader(rendering.render_heartbeat_frame)
-            await asyncio.sleep(interval / math.ceil(len(self.sockets) / BEAT_SLICE))
+            await asyncio.sleep(interval / math.ceil(len(self.router) / BEAT_SLICE))
             # Taken after the first pause, so a socket that opened during it is in this round (with up to
             # BEAT_SLICE sockets, a beat comes one interval after the last, as it did before the spreading).
             # The same order every round (a socket's address is fixed while it lives): each socket's beats
@@ -152,124 +122,33 @@ class Watchdog:
                 if start:
                     await asyncio.sleep(interval / slices)
                 for socket in sockets[start : start + BEAT_SLICE]:
-                    if socket in self.sockets:  # not closed meanwhile
+                    if socket in self.router:  # not closed meanwhile
                         with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
                             await socket.send(text_data=frames.of(socket))
 
     # The channel layer ------------------------------------------------------------------------------------
 
-    async def _watch_layer(self, layer: Any) -> None:
-        while self.sockets:
+    async def _watch_layer(self) -> None:
+        while self.router:
             await asyncio.sleep(conf.get("LAYER_CHECK_INTERVAL"))
-            if await self._probe(layer):
+            if await self.router.probe():
                 if not self.layer_up:
-                    logger.warning("The channel layer is back: %d socket(s) re-read their bar.", len(self.sockets))
+                    logger.warning("The channel layer is back: %d socket(s) re-read their bar.", len(self.router))
                     self.layer_up = True
-                    # Everything: a Redis that restarted empty has forgotten group memberships, too.
-                    await self._join_broadcast(layer)
-                    await self.resync(self.sockets, rejoin=True)
-                else:
-                    await self.resync([s for s in self.sockets if not s.joined])
+                    await self.router.rejoin()
+                    self.router.refresh()
+                else:  # the users whose subscription failed (at connect, in an outage): subscribed now
+                    self.router.refresh(await self.router.retry())
             elif self.layer_up:
                 logger.error("The channel layer does not answer: live updates are paused for open sockets.")
                 self.layer_up = False
                 await self._announce_offline()
 
-    async def _probe(self, layer: Any) -> bool:
-        """Send a message to the watchdog's own channel and wait for it to come back."""
-        self._sent += 1
-        number = self._sent
-        try:
-            async with asyncio.timeout(max(1.0, conf.get("LAYER_CHECK_INTERVAL"))):
-                if self._channel is None:
-                    return False  # the receiver has not got its channel yet: the layer refused it
-                await layer.send(self._channel, {"type": "notification.probe", "n": number})
-                while self._seen < number:
-                    self._arrived.clear()
-                    await self._arrived.wait()
-        except Exception:  # any failure of the layer (refused, reset, timed out) is "down"
-            return False
-        return True
-
-    async def _receive(self, layer: Any) -> None:
-        """The process's channel: probes coming back, and messages for every socket (the broadcast group)."""
-        try:
-            while self._channel is None:
-                try:
-                    self._channel = await layer.new_channel()
-                except Exception:  # the layer is down; the probe loop reports it
-                    await asyncio.sleep(0.5)
-            await self._join_broadcast(layer)
-            while True:
-                try:
-                    message = await layer.receive(self._channel)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # the layer is down; the probe loop reports it
-                    await asyncio.sleep(0.5)
-                    continue
-                if message.get("type") == protocol.REFRESH:
-                    task = asyncio.create_task(self.resync(self.sockets))
-                    self._resyncs.add(task)  # held until done (the loop keeps only weak references)
-                    task.add_done_callback(self._resyncs.discard)
-                elif message.get("type") == protocol.PUSHES:
-                    await self.hand_out(message)
-                else:
-                    self._seen = max(self._seen, message.get("n", 0))
-                    self._arrived.set()
-        finally:
-            channel, self._channel = self._channel, None
-            if channel is not None:
-                with contextlib.suppress(Exception):  # the layer is down: its subscriptions went with it
-                    async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-                        await layer.group_discard(protocol.broadcast_group(), channel)
-
-    async def hand_out(self, message: protocol.Message) -> None:
-        """One notify() to many users (``protocol.pushes``): each of this process's sockets whose user is a
-        recipient gets that user's frame, filled in once per user; nobody else's socket gets anything."""
-        items, counts, html = message["items"], message["counts"], message["html"]
-        frames: dict[str, protocol.Message] = {}
-        for socket in list(self.sockets):
-            key = str(socket.user.pk)
-            if key not in items:
-                continue
-            if key not in frames:
-                pk, count = items[key]
-                frames[key] = protocol.push(pk, rendering.fill_new_frame(html, pk) + counts[str(count)], count)
-            with contextlib.suppress(Exception):  # a closing socket; its own code cleans up
-                await socket.hand_over(frames[key])
-
-    async def _join_broadcast(self, layer: Any) -> None:
-        if self._channel is None:
-            return
-        try:
-            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-                await layer.group_add(protocol.broadcast_group(), self._channel)
-        except Exception as error:  # joined again when the layer is back
-            logger.warning("This process could not join the broadcast group: %r", error)
-
     async def _announce_offline(self) -> None:
         frames = PerReader(rendering.render_offline_frame)
-        for socket in list(self.sockets):
+        for socket in self.sockets:
             with contextlib.suppress(Exception):
                 await socket.send(text_data=frames.of(socket))
-
-    async def resync(self, sockets: Iterable[Socket], *, rejoin: bool = False) -> None:
-        """Re-join groups (where a join failed, or all), then send each socket its bar. The sockets ask at
-        once, so their states are read in batches (``consumers.state_frames``), not one call per socket."""
-        sockets = list(sockets)
-        for socket in sockets:
-            # Still open? Each join waits on the layer, and thousands of sockets may end meanwhile (a storm).
-            if socket in self.sockets and (rejoin or not socket.joined):
-                await socket.join()
-        sockets = [socket for socket in sockets if socket in self.sockets]
-        results = await asyncio.gather(*(socket.send_state() for socket in sockets), return_exceptions=True)
-        failed = [r for r in results if isinstance(r, Exception)]
-        if failed:  # the next probe or refresh sends them again
-            logger.warning("Could not re-send the bars of %d socket(s): %r", len(failed), failed[0])
-
-
-_watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
 
 
 class PerReader:
@@ -285,13 +164,3 @@ class PerReader:
             with reader.active():
                 self.frames[reader] = self.render()
         return self.frames[reader]
-
-
-def get() -> Watchdog:
-    """The running event loop's watchdog."""
-    loop = asyncio.get_running_loop()
-    for old in [other for other in _watchdogs if other.is_closed()]:
-        del _watchdogs[old]
-    if loop not in _watchdogs:
-        _watchdogs[loop] = Watchdog()
-    return _watchdogs[loop]

@@ -1,109 +1,38 @@
-"""The per-process watchdog: one member of the broadcast group for all of a process's sockets."""
+"""The per-process watchdog: heartbeats spread over each round."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import redis.asyncio
-from channels.db import database_sync_to_async
-from django.contrib.auth import get_user_model
 
-from notifications import api, protocol, pushes, watchdog
+from notifications import router, watchdog
 
-from .conftest import connected, elements, group_members
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
+pytestmark = [pytest.mark.timeout(30)]
 
 
-@pytest.fixture(params=["in-memory", "redis pub/sub"])
-def either_layer(request: pytest.FixtureRequest, settings: Any, redis_url: str) -> None:
-    if request.param == "in-memory":
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    else:
-        request.getfixturevalue("pubsub_layer")
+class Tab:
+    """A stand-in socket: its heartbeats go to ``log`` under its name."""
+
+    reader = None  # the site's language
+
+    def __init__(self, log: list[str], name: str = "beat", user: int = 1) -> None:
+        self.log, self.name, self.user = log, name, SimpleNamespace(pk=user)
+
+    async def send(self, text_data: str) -> None:
+        self.log.append(self.name)
 
 
-async def test_a_process_joins_the_broadcast_group_once_whatever_its_sockets(
-    alice: Any, bob: Any, either_layer: None
-) -> None:
-    """Before: every socket joined the broadcast group, and refresh_all() had each read its bar alone; now the
-    process's watchdog is its one member and re-reads its sockets' bars in batches."""
-    async with contextlib.AsyncExitStack() as stack:
-        sockets = [await stack.enter_async_context(connected(user)) for user in (alice, alice, bob)]
-        assert len(group_members(protocol.broadcast_group())) == 1
-        await database_sync_to_async(api.refresh_all)()
-        for ws in sockets:  # and every socket still gets its bar again
-            assert 'id="notification-list"' in await ws.receive_from(timeout=5)
-    assert group_members(protocol.broadcast_group()) == set()  # the last socket gone, the process leaves too
-
-
-async def test_the_process_leaves_its_redis_subscription_with_its_last_socket(
-    alice: Any, pubsub_layer: str, redis_url: str
-) -> None:
-    client = redis.asyncio.Redis.from_url(redis_url)
-    channel = f"{pubsub_layer}__group__{protocol.broadcast_group()}"
-    try:
-        async with connected(alice):
-            assert await client.pubsub_numsub(channel) == [(channel.encode(), 1)]
-        # The watchdog's receiver unsubscribes as its cancellation runs: a few loop turns after the last socket
-        # left (on a loaded machine, more than the one turn this test used to allow).
-        async with asyncio.timeout(5):
-            while await client.pubsub_numsub(channel) != [(channel.encode(), 0)]:  # noqa: ASYNC110 (Redis, not us)
-                await asyncio.sleep(0.01)
-    finally:
-        await client.aclose()
-
-
-async def test_a_socket_that_ended_during_a_resync_is_not_joined_again(
-    alice: Any, either_layer: None, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Before: the watchdog's re-join after a layer outage went through its list of sockets as it was when the
-    layer came back; a socket that had ended meanwhile joined its user's group again and nobody ever left
-    it (on Redis: a RuntimeError logged per socket, 49 MB of log in a 5,000-socket restart)."""
-    dog = watchdog.get()
-    async with connected(alice):
-        [socket] = list(dog.sockets)
-    assert group_members(protocol.user_group(alice.pk)) == set()
-    await dog.resync([socket], rejoin=True)
-    assert group_members(protocol.user_group(alice.pk)) == set()
-    assert not await socket.join()
-    assert "could not join" not in caplog.text
-
-
-async def test_a_notify_to_many_users_reaches_each_of_their_sockets_with_their_own_frame(
-    alice: Any, bob: Any, either_layer: None, monkeypatch: Any
-) -> None:
-    """The process gets one message and hands each socket its own user's frame; nobody else gets any."""
-    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 2)
-    carol = await database_sync_to_async(get_user_model().objects.create_user)("carol")
-    async with contextlib.AsyncExitStack() as stack:
-        alices = [await stack.enter_async_context(connected(alice)) for _ in range(2)]
-        bobs = await stack.enter_async_context(connected(bob))
-        carols = await stack.enter_async_context(connected(carol))
-        rows = await database_sync_to_async(api.notify)([alice, bob], "hello")
-        for ws, row in ((alices[0], rows[0]), (alices[1], rows[0]), (bobs, rows[1])):
-            frame = await ws.receive_from(timeout=5)
-            ids = {e.attrs.get("id") for e in elements(frame, "li") if "nb-item" in (e.attrs.get("class") or "")}
-            assert ids == {f"notification-{row.pk}"} and "hello" in frame
-            assert [e.text.strip() for e in elements(frame, id="notification-count")] == ["1"]
-        assert await carols.receive_nothing(timeout=0.3)
-
-
-async def test_a_frame_handed_over_during_a_handler_waits_for_it(alice: Any, monkeypatch: Any) -> None:
-    """Channels runs one handler of a consumer at a time; the watchdog's hand-over keeps that order."""
-    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 1)
-    dog = watchdog.get()
-    async with connected(alice) as ws:
-        [socket] = list(dog.sockets)
-        socket.dispatching = True  # as if a handler were running
-        row = await database_sync_to_async(api.notify)(alice, "handed over")
-        assert await ws.receive_nothing(timeout=0.3)
-        await ws.send_to(text_data="not an action")  # the next handler runs; the frame follows it
-        assert f'id="notification-{row.pk}"' in await ws.receive_from(timeout=5)
+def watched(*tabs: Tab) -> router.Router:
+    """A router holding ``tabs`` (no channel layer involved) and its watchdog."""
+    routing = router.Router()
+    for tab in tabs:
+        routing.by_user.setdefault(str(tab.user.pk), set()).add(tab)  # type: ignore[arg-type]
+    return routing
 
 
 @contextlib.asynccontextmanager
@@ -112,17 +41,14 @@ async def heartbeat_round(log: list[str], tabs: int = 300) -> AsyncIterator[asyn
     first beat is out; the event it gives is set when every tab has had its beat."""
     started, finished = asyncio.Event(), asyncio.Event()
 
-    class Tab:
-        reader = None  # the site's language
-
+    class Counted(Tab):
         async def send(self, text_data: str) -> None:
-            log.append("beat")
+            await super().send(text_data)
             started.set()
             if log.count("beat") == tabs:
                 finished.set()
 
-    dog = watchdog.Watchdog()
-    dog.sockets = {Tab() for _ in range(tabs)}  # type: ignore[misc]
+    dog = watched(*(Counted(log, user=n) for n in range(tabs))).watchdog
     beating = asyncio.create_task(dog._beat())
     await started.wait()
     try:
@@ -168,21 +94,15 @@ async def test_a_socket_that_opens_while_a_round_waits_gets_its_beat_in_that_rou
     beats: list[str] = []
     done = asyncio.Event()
 
-    class Tab:
-        reader = None  # the site's language
-
-        def __init__(self, name: str) -> None:
-            self.name = name
-
+    class Signalling(Tab):
         async def send(self, text_data: str) -> None:
-            beats.append(self.name)
+            await super().send(text_data)
             done.set()
 
-    dog = watchdog.Watchdog()
-    dog.sockets = {Tab("old")}  # type: ignore[misc]
-    beating = asyncio.create_task(dog._beat())
+    routing = watched(Signalling(beats, "old", user=1))
+    beating = asyncio.create_task(routing.watchdog._beat())
     await asyncio.sleep(0)  # the round has begun its wait
-    dog.sockets.add(Tab("new"))  # type: ignore[arg-type]
+    routing.by_user["2"] = {Signalling(beats, "new", user=2)}  # type: ignore[arg-type]
     await done.wait()
     await asyncio.sleep(0)
     beating.cancel()

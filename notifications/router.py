@@ -1,0 +1,269 @@
+"""Delivery inside one server process: one channel on the layer, frames handed to the local sockets.
+
+The process has one channel on the channel layer (per event loop). It joins the broadcast group once, and the
+group of each user the moment the first socket of that user opens here; it leaves a user's group with that
+user's last socket, and the layer with the process's last socket. Every message it receives names who it is
+for, and goes into the inbox of each local socket of that user (or of every socket), which Channels' loop in
+the consumer reads beside the browser's messages, one at a time.
+
+So a socket needs no channel of its own: a connect of a user who has a tab here already costs no round trip to
+the layer, a handshake succeeds while the layer is down (the bar says live updates are paused), and a frame for
+a user crosses the layer once per process however many tabs the user has here. A notify() to many users
+(``protocol.pushes``) crosses it once per process in all, and is unpacked here into each recipient's frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from channels.layers import BaseChannelLayer, get_channel_layer
+
+from . import conf, credentials, protocol, rendering
+from .readers import Reader
+from .watchdog import Watchdog
+
+logger = logging.getLogger("notifications")
+
+
+class Socket(Protocol):
+    """What the router and its watchdog need of an open socket (the consumer)."""
+
+    user: Any
+    inbox: asyncio.Queue[protocol.Message]  # read by Channels' loop in the consumer, one message at a time
+    login: credentials.Login
+    next_check: float  # when the watchdog re-checks its login next
+    reader: Reader | None
+
+    async def revoke(self) -> None: ...
+    async def send(self, text_data: str) -> None: ...
+
+
+class Router:
+    def __init__(self) -> None:
+        self.by_user: dict[str, set[Socket]] = {}
+        self.subscribed: set[str] = set()  # the users whose group this process's channel is in
+        self.channel: str | None = None
+        self._opening: asyncio.Future[str] | None = None
+        self._receiver: asyncio.Task[None] | None = None
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._leaving: set[asyncio.Task[None]] = set()
+        self._probes: dict[int, asyncio.Future[None]] = {}
+        self._probed = 0
+        self.watchdog = Watchdog(self)
+
+    def sockets(self) -> Iterator[Socket]:
+        for sockets in list(self.by_user.values()):
+            yield from list(sockets)
+
+    def __contains__(self, socket: Socket) -> bool:
+        return socket in self.by_user.get(str(socket.user.pk), ())
+
+    def __len__(self) -> int:
+        return sum(len(sockets) for sockets in self.by_user.values())
+
+    # Sockets --------------------------------------------------------------------------------------------------
+
+    async def add(self, socket: Socket) -> bool:
+        """Hand ``socket`` its user's messages from now on. False (logged) if the layer could not be reached:
+        the socket is served from the database alone until :meth:`retry` subscribes its user."""
+        key = str(socket.user.pk)
+        self.by_user.setdefault(key, set()).add(socket)
+        self.watchdog.add(socket)
+        return await self.join(key)
+
+    def discard(self, socket: Socket) -> None:
+        """``socket`` has ended; the user's group is left with their last socket, the layer with the last one."""
+        key = str(socket.user.pk)
+        sockets = self.by_user.get(key, set())
+        sockets.discard(socket)
+        if sockets:
+            return
+        self.by_user.pop(key, None)
+        if not self.by_user:
+            self._stop()
+        elif key in self.subscribed:
+            task = asyncio.create_task(self._leave(key, self.channel), name="notifications-leave")
+            self._leaving.add(task)  # held until done (the loop keeps only weak references)
+            task.add_done_callback(self._leaving.discard)
+
+    def live(self, socket: Socket) -> bool:
+        """Whether messages for ``socket``'s user reach this process (as far as the watchdog knows)."""
+        return self.watchdog.layer_up and str(socket.user.pk) in self.subscribed
+
+    # The layer --------------------------------------------------------------------------------------------
+
+    async def join(self, key: str) -> bool:
+        """Subscribe this process to user ``key``'s group, unless it is already."""
+        async with self._lock(key):
+            if key in self.subscribed:
+                return True
+            if key not in self.by_user:  # the socket ended while this waited
+                return False
+            try:
+                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                    layer, channel = await self._open()
+                    await layer.group_add(protocol.user_group(key), channel)
+            except Exception as error:  # the layer is down: the watchdog's retry subscribes once it is back
+                logger.warning("Could not subscribe to the group of user %s: %r", key, error)
+                return False
+            if channel != self.channel:  # the process left the layer meanwhile (its last socket ended)
+                return False
+            self.subscribed.add(key)
+            return True
+
+    async def retry(self) -> list[str]:
+        """Subscribe every user with sockets here whose subscription failed; their keys."""
+        done = [key for key in list(self.by_user) if key not in self.subscribed and await self.join(key)]
+        return done
+
+    async def rejoin(self) -> None:
+        """After an outage: subscribe everything again (a Redis that restarted has forgotten every group)."""
+        self.subscribed.clear()
+        if self.channel is not None:
+            await self._join_broadcast(self._layer(), self.channel)
+        await self.retry()
+
+    async def probe(self) -> bool:
+        """Send a message to this process's channel and wait for it to come back."""
+        self._probed += 1
+        number = self._probed
+        arrived = self._probes[number] = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(max(1.0, conf.get("LAYER_CHECK_INTERVAL"))):
+                layer, channel = await self._open()
+                await layer.send(channel, protocol.probe(number))
+                await arrived
+        except Exception:  # any failure of the layer (refused, reset, timed out) is "down"
+            return False
+        finally:
+            self._probes.pop(number, None)
+        return True
+
+    def _layer(self) -> BaseChannelLayer:
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("No channel layer is configured (notifications.E001).")
+        return layer
+
+    async def _open(self) -> tuple[BaseChannelLayer, str]:
+        """The layer and this process's channel on it, made and joined to the broadcast group on first use."""
+        layer = self._layer()
+        if self.channel is None:
+            if self._opening is None or self._opening.done():
+                self._opening = asyncio.ensure_future(self._new_channel(layer))
+            await asyncio.shield(self._opening)
+        assert self.channel is not None
+        return layer, self.channel
+
+    async def _new_channel(self, layer: BaseChannelLayer) -> str:
+        channel: str = await layer.new_channel()
+        self.channel = channel
+        self._receiver = asyncio.create_task(self._receive(layer, channel), name="notifications-router")
+        await self._join_broadcast(layer, channel)
+        return channel
+
+    async def _join_broadcast(self, layer: BaseChannelLayer, channel: str) -> None:
+        try:
+            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                await layer.group_add(protocol.broadcast_group(), channel)
+        except Exception as error:  # joined again when the layer is back (rejoin)
+            logger.warning("This process could not join the broadcast group: %r", error)
+
+    async def _leave(self, key: str, channel: str | None) -> None:
+        async with self._lock(key):
+            if key in self.by_user or channel is None or channel != self.channel:
+                return  # a socket of the user came back meanwhile, or the channel is gone and with it its groups
+            self.subscribed.discard(key)
+            try:
+                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                    await self._layer().group_discard(protocol.user_group(key), channel)
+            except Exception as error:  # the layer is down; its subscriptions went with it
+                logger.warning("Could not leave the group of user %s: %r", key, error)
+
+    def _stop(self) -> None:
+        """The last socket has ended: leave the layer."""
+        self.watchdog.stop()
+        keys, self.subscribed = self.subscribed, set()
+        channel, self.channel = self.channel, None
+        if self._receiver is not None:
+            self._receiver.cancel()
+            self._receiver = None
+        if channel is not None:
+            task = asyncio.create_task(self._close(channel, keys), name="notifications-close")
+            self._leaving.add(task)
+            task.add_done_callback(self._leaving.discard)
+
+    async def _close(self, channel: str, keys: set[str]) -> None:
+        groups = [protocol.broadcast_group(), *(protocol.user_group(key) for key in keys)]
+        with contextlib.suppress(Exception):  # the layer is down: its subscriptions went with it
+            async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                for group in groups:
+                    await self._layer().group_discard(group, channel)
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def _receive(self, layer: BaseChannelLayer, channel: str) -> None:
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer is down; the watchdog's probes report it
+                await asyncio.sleep(0.5)
+                continue
+            self.route(message)
+
+    # Messages -------------------------------------------------------------------------------------------------
+
+    def route(self, message: protocol.Message) -> None:
+        """Hand ``message`` to the local sockets it is for."""
+        if message["type"] == protocol.PROBE:
+            arrived = self._probes.get(message["n"])
+            if arrived is not None and not arrived.done():
+                arrived.set_result(None)
+        elif message["type"] == protocol.PUSHES:
+            for key in message["items"].keys() & self.by_user.keys():
+                self._hand(self.by_user.get(key, ()), unpack(message, key))
+        elif message["type"] == protocol.REFRESH:
+            self._hand(self.sockets(), message)
+        else:
+            self._hand(self.by_user.get(message["user"], ()), message)
+
+    def refresh(self, keys: list[str] | None = None) -> None:
+        """Have these users' sockets (None: every socket here) re-read their bars."""
+        sockets = self.sockets() if keys is None else (s for key in keys for s in self.by_user.get(key, ()))
+        self._hand(sockets, protocol.refresh())
+
+    @staticmethod
+    def _hand(sockets: Any, message: protocol.Message) -> None:
+        for socket in list(sockets):
+            socket.inbox.put_nowait(message)
+
+
+def unpack(message: protocol.Pushes, user: str) -> protocol.Push:
+    """``user``'s own frame out of a :func:`protocol.pushes` message (one notify() to many users)."""
+    pk, count = message["items"][user]
+    html = rendering.fill_new_frame(message["html"], pk) + message["counts"][str(count)]
+    return protocol.push(user, pk, html, count)
+
+
+_routers: dict[asyncio.AbstractEventLoop, Router] = {}
+
+
+def get() -> Router:
+    """The running event loop's router."""
+    loop = asyncio.get_running_loop()
+    for old in [other for other in _routers if other.is_closed()]:
+        del _routers[old]
+    if loop not in _routers:
+        _routers[loop] = Router()
+    return _routers[loop]

@@ -1,0 +1,164 @@
+"""The per-process router: one channel on the layer per process, one subscription per user, frames to inboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+import redis.asyncio
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+
+from notifications import api, protocol, pushes, router
+from notifications.consumers import NotificationConsumer
+
+from .conftest import connected, elements, group_members
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
+
+
+@pytest.fixture(params=["in-memory", "redis pub/sub"])
+def either_layer(request: pytest.FixtureRequest, settings: Any, redis_url: str) -> None:
+    if request.param == "in-memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        request.getfixturevalue("pubsub_layer")
+
+
+def frame_items(frame: str) -> set[str]:
+    return {e.attrs.get("id") or "" for e in elements(frame, "li") if "nb-item" in (e.attrs.get("class") or "")}
+
+
+async def test_a_process_joins_the_broadcast_group_once_whatever_its_sockets(
+    alice: Any, bob: Any, either_layer: None
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(connected(user)) for user in (alice, alice, bob)]
+        assert len(group_members(protocol.broadcast_group())) == 1
+        await database_sync_to_async(api.refresh_all)()
+        for ws in sockets:  # and every socket still gets its bar again
+            assert elements(await ws.receive_from(timeout=5), id="notification-list")
+    await asyncio.sleep(0.05)  # the process leaves the layer as its last socket goes
+    assert group_members(protocol.broadcast_group()) == set()
+
+
+async def test_a_user_is_subscribed_once_per_process_however_many_tabs(
+    alice: Any, bob: Any, either_layer: None
+) -> None:
+    """Before: every socket had a channel of its own on the layer and joined its user's group with it (with
+    Redis: a SUBSCRIBE for the channel and one for the group, per connect)."""
+    async with contextlib.AsyncExitStack() as stack:
+        alices = [await stack.enter_async_context(connected(alice)) for _ in range(3)]
+        await stack.enter_async_context(connected(bob))
+        members = group_members(protocol.user_group(alice.pk))
+        assert len(members) == 1
+        assert members == group_members(protocol.user_group(bob.pk))  # the process's one channel
+        row = await database_sync_to_async(api.notify)(alice, "to every tab")
+        for ws in alices:
+            assert frame_items(await ws.receive_from(timeout=5)) == {f"notification-{row.pk}"}
+    await asyncio.sleep(0.05)
+    assert group_members(protocol.user_group(alice.pk)) == set()
+
+
+async def test_a_user_group_is_left_with_the_users_last_socket_only(alice: Any, bob: Any, either_layer: None) -> None:
+    async with connected(bob), connected(alice) as first:
+        async with connected(alice):
+            pass
+        await asyncio.sleep(0.05)
+        assert group_members(protocol.user_group(alice.pk)), "alice's other tab still needs her group"
+        row = await database_sync_to_async(api.notify)(alice, "still here")
+        assert frame_items(await first.receive_from(timeout=5)) == {f"notification-{row.pk}"}
+    await asyncio.sleep(0.05)
+
+
+async def test_the_process_leaves_its_redis_subscriptions_with_its_last_socket(
+    alice: Any, pubsub_layer: str, redis_url: str
+) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    groups = [f"{pubsub_layer}__group__{g}" for g in (protocol.broadcast_group(), protocol.user_group(alice.pk))]
+    try:
+        async with connected(alice):
+            assert await client.pubsub_numsub(*groups) == [(g.encode(), 1) for g in groups]
+        async with asyncio.timeout(5):
+            while await client.pubsub_numsub(*groups) != [(g.encode(), 0) for g in groups]:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    finally:
+        await client.aclose()
+
+
+async def test_a_socket_opened_while_the_layer_is_down_is_accepted_and_told_updates_are_paused(
+    alice: Any, settings: Any
+) -> None:
+    """Before: the handshake of a socket opened while Redis was down failed with HTTP 500 (Channels asked the
+    layer for the socket's own channel first), and htmx backed off. Now the socket needs no channel: it is
+    accepted, its bar says live updates are paused, and it is subscribed once the layer answers."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
+        }
+    }
+    settings.NOTIFICATIONS = {"PUSH_TIMEOUT": 0.5}
+    async with connected(alice) as ws:
+        [status] = elements(ws.state, id="notification-status")  # type: ignore[attr-defined]
+        assert status.attrs["data-live"] == "false"
+
+
+async def test_a_subscription_that_failed_is_made_and_the_bar_refreshed_when_the_layer_answers(
+    alice: Any, either_layer: None, monkeypatch: Any
+) -> None:
+    routing = router.get()
+    original = routing.join
+    failing = True
+
+    async def join(key: str) -> bool:
+        return False if failing else await original(key)
+
+    monkeypatch.setattr(routing, "join", join)
+    async with connected(alice) as ws:
+        [status] = elements(ws.state, id="notification-status")  # type: ignore[attr-defined]
+        assert status.attrs["data-live"] == "false"
+        failing = False
+        routing.refresh(await routing.retry())  # what the watchdog does after each probe that came back
+        [status] = elements(await ws.receive_from(timeout=5), id="notification-status")
+        assert status.attrs["data-live"] == "true"
+
+
+async def test_a_notify_to_many_users_reaches_each_of_their_sockets_with_their_own_frame(
+    alice: Any, bob: Any, either_layer: None, monkeypatch: Any
+) -> None:
+    """The process gets one message and hands each socket its own user's frame; nobody else gets any."""
+    monkeypatch.setattr(pushes, "FAN_OUT_FROM", 2)
+    carol = await database_sync_to_async(get_user_model().objects.create_user)("carol")
+    async with contextlib.AsyncExitStack() as stack:
+        alices = [await stack.enter_async_context(connected(alice)) for _ in range(2)]
+        bobs = await stack.enter_async_context(connected(bob))
+        carols = await stack.enter_async_context(connected(carol))
+        rows = await database_sync_to_async(api.notify)([alice, bob], "hello")
+        for ws, row in ((alices[0], rows[0]), (alices[1], rows[0]), (bobs, rows[1])):
+            frame = await ws.receive_from(timeout=5)
+            assert frame_items(frame) == {f"notification-{row.pk}"} and "hello" in frame
+            assert [e.text.strip() for e in elements(frame, id="notification-count")] == ["1"]
+        assert await carols.receive_nothing(timeout=0.3)
+
+
+async def test_frames_reach_a_socket_in_order_one_handler_at_a_time(alice: Any, monkeypatch: Any) -> None:
+    """Channels' own loop reads the socket's inbox: a frame that arrives while a handler runs waits for it."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    original = NotificationConsumer.notification_recheck
+
+    async def slow_recheck(self: NotificationConsumer, event: Any) -> None:
+        entered.set()
+        await release.wait()
+        await original(self, event)
+
+    monkeypatch.setattr(NotificationConsumer, "notification_recheck", slow_recheck)
+    async with connected(alice) as ws:
+        await database_sync_to_async(api.recheck_logins)(alice)
+        await asyncio.wait_for(entered.wait(), 5)
+        row = await database_sync_to_async(api.notify)(alice, "after the handler")
+        assert await ws.receive_nothing(timeout=0.3)
+        release.set()
+        assert frame_items(await ws.receive_from(timeout=5)) == {f"notification-{row.pk}"}
