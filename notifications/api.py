@@ -1,4 +1,4 @@
-"""The notify API: store first, then push rendered frames once the transaction commits.
+"""The notify API: store first; the push (rendered frames) follows the commit, off the caller's path (``delivery``).
 
 Sync functions are for views, signals, management commands and workers; each has an ``a``-prefixed twin for
 async code. A push that fails loses nothing: the rows are the truth and every socket re-reads them on connect.
@@ -17,10 +17,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Model, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
 from django.utils import timezone
 
-from . import conf, keys, preferences, protocol, pushes, subscriptions
+from . import conf, delivery, keys, preferences, protocol, pushes, subscriptions
 from .kinds import get_kind
 from .models import Level, Notification, ref
 from .readers import Reader, readers
@@ -148,12 +147,13 @@ def mark_all_read(user: AbstractBaseUser) -> int:
     return changed
 
 
-def resolve(notification: Notification, outcome: str, *, request: HttpRequest | None = None) -> bool:
+def resolve(notification: Notification, outcome: str, *, tab: str = "") -> bool:
     """Answer a notification's actions once: ``outcome`` ("Approved") replaces its buttons in every tab.
 
     Call it from the view an action posts to. False, and nothing changes, when it was answered already (a
     second click, another tab, another device): refuse that request. Resolving also marks it read. Pass the
-    view's ``request``: the tab that answered then keeps the keyboard focus on the item (its button is gone).
+    answering tab's name (``notifications.views.acting_tab(request)``): that tab then keeps the keyboard focus
+    on the item (its button is gone).
     """
     outcome = clean_text(outcome, field="outcome", max_length=200, required=True)
     now = timezone.now()
@@ -165,9 +165,8 @@ def resolve(notification: Notification, outcome: str, *, request: HttpRequest | 
     )
     if changed:
         notification.resolution = outcome
-        tab = request.headers.get(protocol.TAB_HEADER, "") if request is not None else ""
         focus = (tab, notification.pk) if protocol.valid_tab(tab) else None
-        transaction.on_commit(partial(pushes.states, [notification.recipient_id], focus))
+        delivery.after_commit(partial(pushes.states, [notification.recipient_id], focus))
     return changed
 
 
@@ -206,12 +205,12 @@ def open_notification(user: AbstractBaseUser, pk: Any) -> Notification | None:
 
 def push_state(user: AbstractBaseUser | int) -> None:
     """After the transaction commits, send ``user``'s whole current bar to all of their tabs."""
-    transaction.on_commit(partial(pushes.states, [_user_pk(user)]))
+    delivery.after_commit(partial(pushes.states, [_user_pk(user)]))
 
 
 def refresh_all() -> None:
     """Ask every open socket to re-read its bar (after bulk changes made outside this API, e.g. pruning)."""
-    transaction.on_commit(partial(pushes.to_everyone, protocol.refresh()))
+    delivery.after_commit(partial(pushes.to_everyone, protocol.refresh()))
 
 
 def disconnect(
@@ -283,9 +282,9 @@ async def amark_all_read(user: AbstractBaseUser) -> int:
     return await _in_thread(mark_all_read)(user)
 
 
-async def aresolve(notification: Notification, outcome: str, *, request: HttpRequest | None = None) -> bool:
+async def aresolve(notification: Notification, outcome: str, *, tab: str = "") -> bool:
     """Async :func:`resolve`."""
-    return await _in_thread(resolve)(notification, outcome, request=request)
+    return await _in_thread(resolve)(notification, outcome, tab=tab)
 
 
 async def apush_state(user: AbstractBaseUser | int) -> None:
@@ -327,7 +326,7 @@ def _user_pk(user: AbstractBaseUser | int) -> UserPk:
 
 def _send_on_commit(message: protocol.UserMessage) -> None:
     """Send ``message`` to all of its user's sockets once the transaction commits."""
-    transaction.on_commit(partial(pushes.to_user, message))
+    delivery.after_commit(partial(pushes.to_user, message))
 
 
 def _clean(
@@ -435,9 +434,9 @@ def _store_part(
             n.target = target
             n.target_id = fields["target_id"]
     if not fields["muted"]:
-        transaction.on_commit(partial(pushes.new_items, created, who))
+        delivery.after_commit(partial(pushes.new_items, created, who))
         if grouped:
-            transaction.on_commit(partial(pushes.states, [n.recipient_id for n in grouped]))
+            delivery.after_commit(partial(pushes.states, [n.recipient_id for n in grouped]))
     return [*created, *grouped]
 
 
@@ -483,5 +482,5 @@ def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **va
         return False
     changed = start.filter(recipient_id=user.pk, pk=pk).update(**values) > 0
     if changed:
-        transaction.on_commit(partial(pushes.change, user.pk, pk))
+        delivery.after_commit(partial(pushes.change, user.pk, pk))
     return changed

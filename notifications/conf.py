@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     # Path the bar's ws-connect points at; must match the route you include (notifications.routing).
     "WEBSOCKET_PATH": "/ws/notifications/",
     # When the channel layer fails during a push, log it (False) or raise (True). The row is stored either way.
+    # True also pushes on the caller's thread, after the commit, instead of the process's outbox thread.
     "RAISE_PUSH_ERRORS": False,
     # Largest text frame the consumer accepts from a browser, in bytes; larger frames close the socket.
     "MAX_FRAME_BYTES": 4096,

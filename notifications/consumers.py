@@ -182,7 +182,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             pass
         finally:
             # However the consumer ends (a disconnect, a bug), the router forgets it.
-            self._leave()
+            await self._leave()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Straight to the handler: Channels' default first closes stale database connections on the one
@@ -215,13 +215,13 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         await self.accept()
         await self.send_state(_shown_version(self.scope))
 
-    def _leave(self) -> None:
+    async def _leave(self) -> None:
         self.closing = True  # called as the socket ends: nothing more is sent
         if self.user is not None:
-            self.router.discard(self)
+            await self.router.discard(self)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        self._leave()
+        await self._leave()
         await self.disconnect(message["code"])
         raise StopConsumer
 
@@ -270,7 +270,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def _close(self, code: int) -> None:
         self.closing = True  # nothing more is forwarded, even what is already queued
         await self.close(code=code)
-        self._leave()
+        await self._leave()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:

@@ -50,12 +50,13 @@ def _keeping_connection(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         finally:
-            _close_unusable_connections()
+            close_unusable_connections()
 
     return call
 
 
-def _close_unusable_connections() -> None:
+def close_unusable_connections() -> None:
+    """Close this thread's connections that a call broke or left in a transaction; keep the others."""
     for connection in connections.all(initialized_only=True):
         if connection.connection is None:
             continue

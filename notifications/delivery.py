@@ -1,19 +1,31 @@
-"""Sending rendered frames to channel-layer groups: best effort on top of the stored rows."""
+"""Sending rendered frames to channel-layer groups: best effort on top of the stored rows, off the caller's path.
+
+:func:`after_commit` is how the API schedules a push: once the transaction commits, the push (counting,
+rendering, publishing) runs on this process's outbox thread, in order, and the caller has paid for storing
+the rows only. Jobs left at exit are drained (for up to ``PUSH_TIMEOUT`` seconds). A push that is lost still
+loses nothing: the rows are the truth, and every bar re-reads them on (re)connect. With the in-memory layer
+(one process, development and tests) or ``RAISE_PUSH_ERRORS`` the push runs on the caller's thread, as that
+layer lives on the consumers' event loop, and as a caller who asks to see failures must wait for them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
+import queue
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
 
-from . import conf, protocol
+from . import conf, db, protocol
 
 logger = logging.getLogger("notifications")
 
@@ -103,3 +115,68 @@ def _loop() -> _LoopThread:
         if _loop_thread is None or _loop_thread.pid != os.getpid():
             _loop_thread = _LoopThread()
         return _loop_thread
+
+
+def after_commit(job: Callable[[], None]) -> None:
+    """Run ``job`` (a push) once the current transaction commits, on the outbox thread; at once if there is no
+    transaction. Never if it rolls back."""
+    transaction.on_commit(lambda: _outbox().put(job))
+
+
+class _Outbox:
+    """Jobs run in order on one daemon thread, each with the thread's database connection kept between jobs."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.jobs: queue.Queue[Callable[[], None]] = queue.Queue()
+        threading.Thread(target=self._work, name="notifications-outbox", daemon=True).start()
+
+    def put(self, job: Callable[[], None]) -> None:
+        # The in-memory layer lives on the caller's event loop (see send); RAISE_PUSH_ERRORS: the caller
+        # wants to see the failure.
+        if conf.get("RAISE_PUSH_ERRORS") or isinstance(get_channel_layer(), InMemoryChannelLayer):
+            job()
+        else:
+            self.jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                job()
+            except Exception:
+                logger.exception("A push failed after its commit; open bars catch up on their next state.")
+            finally:
+                db.close_unusable_connections()
+                self.jobs.task_done()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every job so far has run (at most ``timeout`` seconds); whether they all did."""
+        deadline = time.monotonic() + timeout
+        while self.jobs.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self.jobs.unfinished_tasks
+
+
+_outbox_instance: _Outbox | None = None
+
+
+def _outbox() -> _Outbox:
+    """This process's outbox (made anew after a fork: a thread does not survive one)."""
+    global _outbox_instance
+    with _loop_lock:
+        if _outbox_instance is None or _outbox_instance.pid != os.getpid():
+            _outbox_instance = _Outbox()
+        return _outbox_instance
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait for the pushes scheduled so far in this process (at most ``timeout`` seconds, default
+    ``PUSH_TIMEOUT``); whether all have run. Called at exit; useful to a script that exits right after notify()."""
+    outbox = _outbox_instance
+    if outbox is None or outbox.pid != os.getpid():
+        return True
+    return outbox.drain(conf.get("PUSH_TIMEOUT") if timeout is None else timeout)
+
+
+atexit.register(flush)

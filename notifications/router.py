@@ -51,7 +51,6 @@ class Router:
         self._opening: asyncio.Future[str] | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._leaving: set[asyncio.Task[None]] = set()
         self._probes: dict[int, asyncio.Future[None]] = {}
         self._probed = 0
         self.watchdog = Watchdog(self)
@@ -76,20 +75,20 @@ class Router:
         self.watchdog.add(socket)
         return await self.join(key)
 
-    def discard(self, socket: Socket) -> None:
+    async def discard(self, socket: Socket) -> None:
         """``socket`` has ended; the user's group is left with their last socket, the layer with the last one."""
         key = str(socket.user.pk)
-        sockets = self.by_user.get(key, set())
+        sockets = self.by_user.get(key)
+        if sockets is None or socket not in sockets:
+            return
         sockets.discard(socket)
         if sockets:
             return
-        self.by_user.pop(key, None)
+        del self.by_user[key]
         if not self.by_user:
-            self._stop()
+            await self._stop()
         elif key in self.subscribed:
-            task = asyncio.create_task(self._leave(key, self.channel), name="notifications-leave")
-            self._leaving.add(task)  # held until done (the loop keeps only weak references)
-            task.add_done_callback(self._leaving.discard)
+            await self._leave(key, self.channel)
 
     def live(self, socket: Socket) -> bool:
         """Whether messages for ``socket``'s user reach this process (as far as the watchdog knows)."""
@@ -185,7 +184,7 @@ class Router:
             except Exception as error:  # the layer is down; its subscriptions went with it
                 logger.warning("Could not leave the group of user %s: %r", key, error)
 
-    def _stop(self) -> None:
+    async def _stop(self) -> None:
         """The last socket has ended: leave the layer."""
         self.watchdog.stop()
         keys, self.subscribed = self.subscribed, set()
@@ -193,12 +192,8 @@ class Router:
         if self._receiver is not None:
             self._receiver.cancel()
             self._receiver = None
-        if channel is not None:
-            task = asyncio.create_task(self._close(channel, keys), name="notifications-close")
-            self._leaving.add(task)
-            task.add_done_callback(self._leaving.discard)
-
-    async def _close(self, channel: str, keys: set[str]) -> None:
+        if channel is None:
+            return
         groups = [protocol.broadcast_group(), *(protocol.user_group(key) for key in keys)]
         with contextlib.suppress(Exception):  # the layer is down: its subscriptions went with it
             async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):

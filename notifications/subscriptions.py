@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.db.models.signals import post_delete
 
-from . import pushes
+from . import delivery, pushes
 from .models import Notification, Subscription, ref
 from .state import chunks
 from .validation import clean_object, clean_target
@@ -95,7 +95,7 @@ def _show_in_bar(user_pk: Any, content_type: ContentType, pk: str) -> None:
     """After a follow or an unfollow: the user's tabs show it on their items about the object, if any."""
     items = Notification.objects.visible().active().filter(recipient_id=user_pk, target_type=content_type, target_id=pk)
     if items.exists():
-        transaction.on_commit(partial(pushes.states, [user_pk]))
+        delivery.after_commit(partial(pushes.states, [user_pk]))
 
 
 def watch(model: type[models.Model]) -> None:

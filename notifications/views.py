@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import api, conf, digests, preferences, readers, rendering, subscriptions
+from . import api, conf, digests, preferences, protocol, readers, rendering, subscriptions
 from .kinds import all_kinds
 from .models import Notification
 from .state import annotate, load_state
@@ -80,6 +80,12 @@ def _back(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         target = reverse("notifications:history")
     return HttpResponseRedirect(target)
+
+
+def acting_tab(request: HttpRequest) -> str:
+    """The name of the page (tab) whose bar sent this htmx request (its ``X-Notification-Tab`` header), for
+    :func:`notifications.resolve`'s ``tab``; "" when there is none."""
+    return request.headers.get(protocol.TAB_HEADER, "")
 
 
 def htmx(request: HttpRequest) -> HtmxDetails:

@@ -8,11 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from notifications import archive, mark_all_read, mark_read, notify, notify_all, protocol
+from notifications import archive, delivery, mark_all_read, mark_read, notify, notify_all, protocol
 from notifications.models import Notification
 from notifications.state import load_state, load_states
-
-from .conftest import badge
+from testing.html import badge, elements, item, items, swaps
 
 # transaction=True: on_commit callbacks run for real, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -126,8 +125,8 @@ def test_mark_read_only_touches_the_owners_row(alice: Any, bob: Any, sent: list[
     assert group == protocol.user_group(alice.pk)
     # Only the changed item goes out (the rest of the list, and the focus in it, stay as they are).
     assert message["type"] == "notification.change"
-    assert 'data-read="true"' in message["item"] and message["pk"] == n.pk
-    assert f'hx-swap-oob="delete:#notification-{n.pk} ~ #notification-{n.pk}"' in message["item"]
+    assert items(message["item"]) == [(n.pk, "true")] and message["pk"] == n.pk
+    assert f"delete:#notification-{n.pk} ~ #notification-{n.pk}" in swaps(message["item"])  # the old copy
     assert badge(message["count_html"]) == 0
 
 
@@ -167,6 +166,7 @@ def test_a_read_group_starts_a_new_item(alice: Any, sent: list[Any]) -> None:
     assert notify(alice, "x", group_key="k").pk != first.pk
 
 
+@pytest.mark.outbox
 def test_push_failure_keeps_the_row_and_is_logged(alice: Any, monkeypatch: Any, caplog: Any, settings: Any) -> None:
     class BrokenLayer:
         async def group_send(self, group: str, message: Any) -> None:
@@ -175,6 +175,7 @@ def test_push_failure_keeps_the_row_and_is_logged(alice: Any, monkeypatch: Any, 
     monkeypatch.setattr("notifications.delivery.get_channel_layer", lambda: BrokenLayer())
     with caplog.at_level(logging.ERROR, logger="notifications"):
         notify(alice, "stored anyway")
+        assert delivery.flush()  # the push runs after the commit, on the process's outbox thread
     assert Notification.objects.count() == 1
     assert "Pushing notifications failed" in caplog.text
     settings.NOTIFICATIONS = {"RAISE_PUSH_ERRORS": True}
@@ -217,7 +218,8 @@ def test_resolve_answers_once_and_pushes_the_outcome(alice: Any, monkeypatch: An
     n.refresh_from_db()
     assert n.resolution == "Approved" and n.is_read
     html = rendering.render_state_frame(load_state(alice))
-    assert "Approved" in html and 'hx-post="/a/"' not in html and 'data-resolved="true"' in html
+    assert "Approved" in html and not elements(html, hx_post="/a/")
+    assert item(html, n.pk).attrs["data-resolved"] == "true"
 
 
 async def test_aresolve_is_the_async_twin(alice: Any) -> None:

@@ -17,12 +17,12 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from notifications import notify
+from notifications import conf, delivery, notify
 from notifications.models import Notification
 from notifications.protocol import CLOSE_UNAUTHENTICATED
+from testing.communicators import connected, login_session
+from testing.html import attr, ids
 from testing.processes import RedisServer
-
-from .conftest import connected, login_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -40,6 +40,7 @@ def redis(settings: Any) -> Iterator[RedisServer]:
         yield server
 
 
+@pytest.mark.outbox
 def test_view_keeps_working_and_stores_while_redis_is_down(alice: Any, redis: RedisServer, caplog: Any) -> None:
     redis.stop()
     client = Client()
@@ -47,8 +48,9 @@ def test_view_keeps_working_and_stores_while_redis_is_down(alice: Any, redis: Re
     started = time.monotonic()
     with caplog.at_level(logging.ERROR, logger="notifications"):
         response = client.post("/send/", {"recipient": "alice", "message": "while Redis is down", "level": "info"})
+        assert time.monotonic() - started < 10
+        assert delivery.flush()
     assert response.status_code == 302
-    assert time.monotonic() - started < 10
     assert Notification.objects.get().message == "while Redis is down"
     assert "Pushing notifications failed" in caplog.text
 
@@ -68,17 +70,17 @@ async def test_clients_catch_up_once_redis_is_back(alice: Any, redis: RedisServe
     async with connected(alice) as ws:
         assert "stored while Redis was down" in ws.state
         n = await database_sync_to_async(notify)(alice, "live again")
-        assert f"notification-{n.pk}" in await ws.receive_from()
+        assert f"notification-{n.pk}" in ids(await ws.receive_from())
 
 
-async def frame_containing(ws: Any, text: str, timeout: float) -> str:  # noqa: ASYNC109
-    """The first frame holding ``text`` (others, e.g. the paused notice, are skipped)."""
+async def frame_with_id(ws: Any, id: str, timeout: float) -> str:  # noqa: ASYNC109
+    """The first frame holding an element with this id (others, e.g. the paused notice, are skipped)."""
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         frame = await ws.receive_from(timeout=left)
-        if text in frame:
+        if id in ids(frame):
             return frame
-    raise AssertionError(f"no frame with {text!r} within {timeout}s")
+    raise AssertionError(f"no frame with #{id} within {timeout}s")
 
 
 async def test_open_tabs_say_paused_during_an_outage_and_converge_when_redis_is_back(
@@ -88,17 +90,17 @@ async def test_open_tabs_say_paused_during_an_outage_and_converge_when_redis_is_
     settings.NOTIFICATIONS = {"LAYER_CHECK_INTERVAL": 0.5}
     async with connected(alice) as ws:
         redis.stop()
-        paused = await frame_containing(ws, 'id="notification-status"', timeout=10)
-        assert 'data-live="false"' in paused and "Live updates paused" in paused
+        paused = await frame_with_id(ws, "notification-status", timeout=10)
+        assert attr(paused, "notification-status", "data-live") == "false" and "Live updates paused" in paused
         missed = await database_sync_to_async(notify)(alice, "stored while Redis was down")
         redis.start()
         started = time.monotonic()
-        state = await frame_containing(ws, f'id="notification-{missed.pk}"', timeout=10)
+        state = await frame_with_id(ws, f"notification-{missed.pk}", timeout=10)
         print(f"converged {time.monotonic() - started:.2f}s after Redis came back")
-        assert 'data-live="true"' in state and 'id="notification-list"' in state
+        assert attr(state, "notification-status", "data-live") == "true" and "notification-list" in ids(state)
         # And it is live again, through Redis.
         n = await database_sync_to_async(notify)(alice, "live again")
-        await frame_containing(ws, f'id="notification-{n.pk}"', timeout=10)
+        await frame_with_id(ws, f"notification-{n.pk}", timeout=10)
 
 
 async def test_logging_out_while_redis_is_down_still_closes_that_sessions_socket(
@@ -148,8 +150,13 @@ def silent_redis(settings: Any) -> Iterator[SilentServer]:
     server.close()
 
 
+@pytest.mark.outbox
 def test_a_redis_that_never_answers_cannot_hold_notify(alice: Any, silent_redis: SilentServer, caplog: Any) -> None:
-    # Before PUSH_TIMEOUT this call waited forever (this module's 60 s timeout failed the test).
+    # Before PUSH_TIMEOUT this call waited forever (this module's 60 s timeout failed the test); since the push
+    # left the caller's path, the caller does not wait for it at all.
+    started = time.monotonic()
     notify(alice, "stored anyway")
+    assert time.monotonic() - started < conf.get("PUSH_TIMEOUT")
     assert Notification.objects.get().message == "stored anyway"
+    assert delivery.flush(timeout=conf.get("PUSH_TIMEOUT") + 5), "the push gave up within PUSH_TIMEOUT"
     assert "Pushing notifications failed" in caplog.text

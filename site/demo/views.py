@@ -17,6 +17,7 @@ from django.views.generic import DetailView
 
 from notifications import is_subscribed, notify, notify_all, notify_subscribers, resolve, subscribe, unsubscribe
 from notifications.models import Level, Notification
+from notifications.views import acting_tab
 from notifications.visits import MarkReadMixin
 
 from .models import Comment, Ticket
@@ -86,7 +87,7 @@ def decide(request: HttpRequest, ref: str, choice: str) -> HttpResponse:
     notification = Notification.objects.filter(recipient=request.user, group_key=f"decision-{ref}").first()
     if notification is None:
         raise Http404
-    if not resolve(notification, outcomes[choice], request=request):  # answered already, here or in another tab
+    if not resolve(notification, outcomes[choice], tab=acting_tab(request)):  # answered already, here or in another tab
         return HttpResponse(f"Already answered: {notification.resolution}.", status=409)
     messages.success(request, f"You chose: {choice}.")
     return HttpResponse(status=204) if request.htmx else redirect("home")
