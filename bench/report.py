@@ -237,7 +237,7 @@ def write_report(runs: list[dict[str, Any]], outdir: Path, total_seconds: float,
         ]
         lines.append("")
     where = outdir.resolve().relative_to(ROOT) if outdir.resolve().is_relative_to(ROOT) else outdir
-    lines += [f"Raw per-run data: `{where}/runs.jsonl`. Chart: `{where}/chart.png`.", ""]
+    lines += [f"Raw per-run data (not kept in git): `{where}/runs.jsonl`. Chart: `{where}/chart.png`.", ""]
     (outdir / "results.md").write_text("\n".join(lines))
     chart(by, sizes, variants, outdir / "chart.png")
 
