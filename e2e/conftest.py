@@ -13,18 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from testing.processes import DemoServer
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from testing.styleguide import STYLEGUIDE_CONTEXT
 
 expect.set_options(timeout=10_000)
 
@@ -166,20 +157,6 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     return result
 
 
-def log_in(page: Page, base_url: str, username: str, password: str) -> None:
-    """Log in through the form and wait until the bar's socket has sent its state."""
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("#login-form button[type=submit]")
-    wait_live(page)
-
-
-def wait_live(page: Page) -> None:
-    """The bar shows the state sent over the socket (every frame on connect leaves a marker the page load lacks)."""
-    expect(page.locator("#notification-bar .nb-synced")).to_be_attached()
-
-
 @pytest.fixture
 def user_page(server: DemoServer, new_context: Callable[..., BrowserContext]) -> Callable[..., Page]:
     """``user_page(username, password)``: a logged-in page in a browser context of its own."""
@@ -212,38 +189,6 @@ def start_server(server_env: dict[str, str]) -> Iterator[Callable[..., DemoServe
 def own_server(start_server: Callable[..., DemoServer]) -> DemoServer:
     """A daphne of the test's own, free to stop and restart."""
     return start_server()
-
-
-def send_from_demo_form(
-    page: Page, to: str, message: str, level: str = "info", url: str = "", *, ask: bool = False
-) -> None:
-    """Send a notification with the demo page's form (``ask``: with Approve/Decline buttons)."""
-    page.select_option("#id_recipient", to)
-    page.fill("#id_message", message)
-    page.select_option("#id_level", level)
-    page.fill("#id_url", url)
-    if ask:
-        page.check("#id_ask")
-    page.click("#send-form button[type=submit]")
-    expect(page.locator(".demo-message--success")).to_have_text("Sent.")
-
-
-def open_bar(page: Page) -> None:
-    """Open the bar's panel (a popover), if it is closed."""
-    if page.locator("#notification-panel:popover-open").count() == 0:
-        page.click("#notification-bar .nb__toggle")
-    expect(page.locator("#notification-panel")).to_be_visible()
-
-
-# One rendering setup for every screenshot: same size, scale, motion, colours, language and clock zone.
-STYLEGUIDE_CONTEXT = {
-    "viewport": {"width": 1280, "height": 900},
-    "device_scale_factor": 1,
-    "reduced_motion": "reduce",
-    "color_scheme": "light",
-    "locale": "en-US",
-    "timezone_id": "UTC",
-}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from testing.processes import ROOT, DemoServer
 from testing.smtp import SMTPServer
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import log_in, open_bar, send_from_demo_form
+from testing.browser import log_in, open_bar, send_from_demo_form
 from testing.processes import DemoServer
 
 

@@ -14,7 +14,7 @@ import django
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from e2e.conftest import open_bar
+from testing.browser import open_bar
 from testing.processes import DemoServer
 
 pytestmark = pytest.mark.skipif(django.VERSION < (6, 0), reason="Django 6.0 brought Content-Security-Policy support")

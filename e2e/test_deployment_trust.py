@@ -22,8 +22,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection
 
-from e2e.test_security import raw_client
 from testing.processes import DemoServer, RedisServer, stop_process
+from testing.sockets import raw_client
 
 #: The requirement: a database call stuck for one socket delays no other socket's handshake by more than this.
 HANDSHAKE_BUDGET = 1.0

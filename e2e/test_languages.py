@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import wait_live
+from testing.browser import wait_live
 from testing.processes import ROOT, DemoServer
 
 #: Each reader's browser language, what their page is marked as, and the comment as they read it.

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import send_from_demo_form
+from testing.browser import send_from_demo_form
 from testing.processes import DemoServer
 
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import log_in, open_bar, send_from_demo_form, wait_live
-from e2e.test_security import RECORD_CLOSE_CODE
+from testing.browser import RECORD_CLOSE_CODE, log_in, open_bar, send_from_demo_form, wait_live
 from testing.processes import DemoServer
 
 RESTART_TIMEOUT = 30_000  # htmx retries with exponential back-off (full jitter, 1 s, 2 s, 4 s, ...)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from e2e.conftest import log_in
+from testing.browser import log_in
 from testing.processes import DemoServer, RedisServer
 
 

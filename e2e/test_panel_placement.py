@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import open_bar
+from testing.browser import open_bar
 from testing.processes import DemoServer
 
 # Where a project may put the bell: the demo's header as it is (bell right of centre), or first in the header.

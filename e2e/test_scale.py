@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from e2e.conftest import log_in, open_bar, wait_live
+from testing.browser import log_in, open_bar, wait_live
 from testing.processes import DemoServer
 
 

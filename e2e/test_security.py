@@ -12,11 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import log_in, wait_live
+from testing.browser import RECORD_CLOSE_CODE, log_in, wait_live
 from testing.processes import DemoServer
-
-# Test-only instrumentation (never shipped): remember the close code htmx's ws extension saw.
-RECORD_CLOSE_CODE = "document.body.addEventListener('htmx:wsClose', e => { window.__closeCode = e.detail.event.code })"
+from testing.sockets import raw_client
 
 
 def test_logging_out_closes_that_sessions_tabs_but_not_other_devices(server: DemoServer, new_context: Any) -> None:
@@ -104,15 +102,6 @@ def test_a_stalled_client_does_not_hold_up_the_others_and_is_dropped(
         pass
     finally:
         stalled.close()
-
-
-def raw_client(server: DemoServer, cookie: str | None, origin: str | None = None) -> Any:
-    from websockets.sync.client import connect
-
-    headers = {"Origin": origin or server.base_url}
-    if cookie:
-        headers["Cookie"] = cookie
-    return connect(f"ws://127.0.0.1:{server.port}/ws/notifications/", additional_headers=headers, open_timeout=10)
 
 
 NESTED = '{"action":"read","id":' + "[" * 1000 + "]" * 1000 + "}"

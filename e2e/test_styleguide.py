@@ -13,66 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, expect
 
 from testing.processes import DemoServer
-
-SECTIONS = [
-    "state-tokens",
-    "state-bar",
-    "state-empty",
-    "state-one-unread",
-    "state-many-unread",
-    "state-toast",
-    "state-reconnecting",
-    "state-levels",
-    "state-just-arrived",
-    "state-long-text",
-    "state-link",
-    "state-actions",
-    "state-resolved",
-    "state-grouped",
-    "state-read",
-    "state-focus",
-    "state-phone",
-    "state-things",
-    "state-rtl",
-    "state-rtl-phone",
-    "state-long-words",
-    "state-archived",
-    "state-history",
-    "state-kinds",
-]
-Styleguide = Callable[..., Page]
-# A brand theme that sets custom properties only: the stylesheet's documented way to theme the bar.
-THEME = """
-:root {
-  --nb-accent: #7b1fa2;
-  --nb-badge-bg: #00796b;
-  --nb-badge-text: #ffffff;
-  --nb-unread-bg: #fff3e0;
-  --nb-info: #7b1fa2;
-  --nb-radius: 0px;
-  --nb-border: #9e9e9e;
-}
-"""
-
-
-def shot(section: Locator) -> bytes:
-    return section.screenshot(animations="disabled", caret="hide", scale="css")
-
-
-def section(page: Page, name: str) -> Locator:
-    return page.locator(f"section#{name}")
-
-
-def items(page: Page, name: str) -> Locator:
-    return section(page, name).locator(".nb-item")
-
-
-def panel_items(page: Page, name: str) -> Locator:
-    """The items of a bar state's open panel (the closed bar beside it holds the same items, hidden)."""
-    return section(page, name).locator(".sg-panel .nb-item")
+from testing.styleguide import SECTIONS, Styleguide, items, panel_items, section
 
 
 def css(locator: Locator, prop: str, pseudo: str | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import open_bar, wait_live
+from testing.browser import open_bar, wait_live
 from testing.processes import DemoServer
 
 

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from e2e.test_styleguide import SECTIONS, THEME, Styleguide, panel_items, section, shot
 from e2e.visual import CHANNEL_THRESHOLD, MAX_DIFF_RATIO, References, compare, differs
+from testing.styleguide import SECTIONS, THEME, Styleguide, panel_items, section, shot
 
 
 def test_each_state_looks_like_its_reference(styleguide: Styleguide, references: References) -> None:

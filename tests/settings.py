@@ -13,6 +13,12 @@ if not os.environ.get("DATABASE_URL"):
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# tests/test_restyled.py: the unit tests against a restyled copy of the templates, searched first.
+if os.environ.get("NOTIFICATIONS_RESTYLED_TEMPLATES"):
+    TEMPLATES = [  # a copy: the demo's own list stays as it is
+        {**TEMPLATES[0], "DIRS": [os.environ["NOTIFICATIONS_RESTYLED_TEMPLATES"], *TEMPLATES[0]["DIRS"]]}  # noqa: F405
+    ]
 WHITENOISE_USE_FINDERS = True
 LOGGING = {
     "version": 1,

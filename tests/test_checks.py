@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.core import checks
 
-from .conftest import check_ids
+from testing.checks import check_ids
 
 
 def messages(check_id: str, **kwargs: Any) -> list[checks.CheckMessage]:

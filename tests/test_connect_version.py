@@ -6,20 +6,18 @@ import asyncio
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from asgiref.sync import sync_to_async
 
-from notifications import aarchive, amark_read, anotify, api, aresolve, consumers
+from notifications import aarchive, amark_read, anotify, api, aresolve, consumers, protocol
 from notifications.state import load_state
-
-from .conftest import badge, connected
-from .test_templatetags import render
+from testing.communicators import connected
+from testing.html import attr, badge, by_id, ids, text_of, with_class
+from testing.templates import render_bar_tag
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
-
-BADGE = 'id="notification-count"'
-STATUS = 'id="notification-status"'
 
 
 async def version(user: Any) -> str:
@@ -31,27 +29,27 @@ def query(v: str) -> dict[str, bytes]:
 
 
 def is_state_frame(frame: str) -> bool:
-    return BADGE in frame and 'id="notification-list"' in frame
+    return {"notification-count", "notification-list"} <= set(ids(frame))
 
 
 async def test_the_page_version_is_the_database_version(alice: Any) -> None:
     await anotify(alice, "one")
-    html = await sync_to_async(render)(alice)
-    [v] = re.findall(r'ws-connect="/ws/notifications/\?v=([0-9a-f]+)&amp;tab=[\w-]+"', html)
+    html = await sync_to_async(render_bar_tag)(alice)
+    [v] = parse_qs(urlsplit(str(by_id(html, "notification-bar").attrs["ws-connect"])).query)["v"]
     assert v == await version(alice)
 
 
 async def test_same_version_sends_no_state_but_the_socket_is_live(alice: Any, layer: Any) -> None:
     shown = await anotify(alice, "already on the page")
     async with connected(alice, **query(await version(alice))) as ws:
-        assert not is_state_frame(ws.state) and BADGE not in ws.state
-        assert STATUS in ws.state and "hidden" in ws.state  # only the live indicator (hides a stale "paused")
-        assert 'class="nb-synced"' in ws.state  # the bar can tell it is connected (the page render lacks it)
+        assert not is_state_frame(ws.state) and badge(ws.state) is None
+        assert "hidden" in by_id(ws.state, "notification-status").attrs  # only the live indicator (hides "paused")
+        assert with_class(ws.state, "nb-synced")  # the bar can tell it is connected (the page render lacks it)
         assert "already on the page" not in ws.state
         n = await anotify(alice, "pushed after connect")
         frame = await ws.receive_from()
-        assert f'id="notification-{n.pk}"' in frame and badge(frame) == 2
-        assert f'id="notification-{shown.pk}"' not in frame
+        assert f"notification-{n.pk}" in ids(frame) and badge(frame) == 2
+        assert f"notification-{shown.pk}" not in ids(frame)
 
 
 async def test_a_skipped_state_still_marks_the_items_as_shown(alice: Any, layer: Any) -> None:
@@ -59,8 +57,8 @@ async def test_a_skipped_state_still_marks_the_items_as_shown(alice: Any, layer:
     async with connected(alice, **query(await version(alice))) as ws:
         assert not is_state_frame(ws.state)
         # A late new-item frame for an item the page shows is dropped; one for another item is forwarded.
-        await ws.send_input({"type": "notification.push", "pk": n.pk, "html": "duplicate"})
-        await ws.send_input({"type": "notification.push", "pk": n.pk + 1000, "html": "new one"})
+        await ws.send_input(protocol.push(alice.pk, n.pk, "duplicate"))
+        await ws.send_input(protocol.push(alice.pk, n.pk + 1000, "new one"))
         assert await ws.receive_from() == "new one"
 
 
@@ -86,7 +84,7 @@ async def test_a_change_between_render_and_connect_sends_the_state(alice: Any, l
         if change == "notify":
             assert "arrived after the page rendered" in ws.state
         if change == "archive":
-            assert f'id="notification-{first.pk}"' not in ws.state
+            assert f"notification-{first.pk}" not in ids(ws.state)
         if change == "resolve_read":
             assert "Approved" in ws.state
 
@@ -106,7 +104,7 @@ async def test_a_grouped_item_counting_up_changes_the_version(alice: Any, layer:
 async def test_missing_or_garbage_version_sends_the_state(alice: Any, layer: Any, query_string: bytes) -> None:
     n = await anotify(alice, "mine")
     async with connected(alice, query_string=query_string) as ws:
-        assert is_state_frame(ws.state) and f'id="notification-{n.pk}"' in ws.state
+        assert is_state_frame(ws.state) and f"notification-{n.pk}" in ids(ws.state)
 
 
 async def test_another_users_version_never_matches_nor_leaks(alice: Any, bob: Any, layer: Any) -> None:
@@ -118,14 +116,14 @@ async def test_another_users_version_never_matches_nor_leaks(alice: Any, bob: An
     mine = await anotify(alice, "alice's own")
     async with connected(alice, **query(await version(bob))) as ws:
         assert is_state_frame(ws.state)
-        assert "bob's secret" not in ws.state and f'id="notification-{mine.pk}"' in ws.state
+        assert "bob's secret" not in ws.state and f"notification-{mine.pk}" in ids(ws.state)
 
 
 async def test_paused_live_updates_send_the_state_even_with_the_same_version(alice: Any) -> None:
     # live=False (the layer is down): the page's bar claims to be live, so the state (with the notice) is sent.
     await anotify(alice, "one")
     pks, frame, _, _ = await consumers.state_frames.get((alice.pk, False, await version(alice)))
-    assert is_state_frame(frame) and 'data-live="false"' in frame
+    assert is_state_frame(frame) and attr(frame, "notification-status", "data-live") == "false"
     pks, frame, _, _ = await consumers.state_frames.get((alice.pk, True, await version(alice)))
     assert not is_state_frame(frame) and len(pks) == 1
 
@@ -153,6 +151,6 @@ async def test_sockets_connecting_together_read_their_states_in_one_call(monkeyp
     async with AsyncExitStack() as stack:
         sockets = await asyncio.gather(*(stack.enter_async_context(connected(user)) for user in users))
         for user, ws in zip(users, sockets, strict=True):
-            assert is_state_frame(ws.state) and f"for {user.username}<" in ws.state
-            assert all(f"for {other.username}<" not in ws.state for other in users if other != user)
+            shown = set(re.findall(r"\bfor (user\d+)\b", text_of(ws.state)))
+            assert is_state_frame(ws.state) and shown == {user.username}
     assert len(calls) <= 2 and sorted(pk for call in calls for pk in call) == sorted(user.pk for user in users)

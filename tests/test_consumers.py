@@ -26,8 +26,9 @@ from notifications.protocol import (
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNSUPPORTED_DATA,
 )
-
-from .conftest import badge, connected, elements, group_members, login_session
+from notifications.views import acting_tab
+from testing.communicators import connected, group_members, login_session
+from testing.html import ANY, attr, badge, by_id, elements, ids, items, submits, swap, swaps
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -52,8 +53,8 @@ async def test_connect_sends_the_current_state(alice: Any, bob: Any, layer: Any)
     mine = await anotify(alice, "waiting for you")
     await anotify(bob, "not for alice")
     async with connected(alice) as ws:
-        assert f'id="notification-{mine.pk}"' in ws.state
-        assert 'id="notification-count"' in ws.state and badge(ws.state) == 1
+        assert f"notification-{mine.pk}" in ids(ws.state)
+        assert badge(ws.state) == 1
         assert "not for alice" not in ws.state
 
 
@@ -62,7 +63,7 @@ async def test_a_notification_reaches_every_tab_of_its_user_only(alice: Any, bob
         n = await anotify(alice, "Build 42 finished", level="success")
         for tab in (tab1, tab2):
             frame = await tab.receive_from()
-            assert f'id="notification-{n.pk}"' in frame
+            assert f"notification-{n.pk}" in ids(frame)
             assert badge(frame) == 1
         assert await bobs.receive_nothing(timeout=0.3)
 
@@ -74,8 +75,8 @@ async def test_everyone_gets_their_own_item_and_badge(alice: Any, bob: Any, laye
         mine = await Notification.objects.aget(recipient=alice, message="to everyone")
         bobs = await Notification.objects.aget(recipient=bob, message="to everyone")
         frame_a, frame_b = await a.receive_from(), await b.receive_from()
-        assert f'id="notification-{mine.pk}"' in frame_a and f"notification-{bobs.pk}" not in frame_a
-        assert f'id="notification-{bobs.pk}"' in frame_b and f"notification-{mine.pk}" not in frame_b
+        assert f"notification-{mine.pk}" in ids(frame_a) and f"notification-{bobs.pk}" not in ids(frame_a)
+        assert f"notification-{bobs.pk}" in ids(frame_b) and f"notification-{mine.pk}" not in ids(frame_b)
         assert badge(frame_a) == 2 and badge(frame_b) == 1
         assert "to everyone" in frame_a and "to everyone" in frame_b
 
@@ -101,7 +102,7 @@ async def test_read_in_one_tab_pushes_the_new_state_to_all(alice: Any, layer: An
         await tab1.send_to(text_data=json.dumps({"action": "read", "id": str(n.pk), "HEADERS": {}}))
         for tab in (tab1, tab2):
             frame = await tab.receive_from()
-            assert 'data-read="true"' in frame and badge(frame) == 0
+            assert items(frame) == [(n.pk, "true")] and badge(frame) == 0
 
 
 async def test_read_all_and_archive_over_the_socket(alice: Any, layer: Any) -> None:
@@ -110,7 +111,7 @@ async def test_read_all_and_archive_over_the_socket(alice: Any, layer: Any) -> N
     async with connected(alice) as ws:
         await ws.send_json_to({"action": "archive", "id": first.pk})
         frame = await ws.receive_from()
-        assert f'hx-swap-oob="delete:#notification-{first.pk}"' in frame and badge(frame) == 1
+        assert f"delete:#notification-{first.pk}" in swaps(frame) and badge(frame) == 1
         await ws.send_json_to({"action": "read_all"})
         assert badge(await ws.receive_from()) == 0
 
@@ -124,9 +125,9 @@ async def test_the_tab_that_marks_all_read_gets_its_focus_back_and_no_other_tab_
         await acting.send_json_to({"action": "read_all"})
         frame, elsewhere = await acting.receive_from(), await other.receive_from()
         [focused] = elements(frame, autofocus=None)
-        assert focused.tag == "button" and "nb__button--dismiss" in str(focused.attrs["class"])
-        [slot] = elements(frame, **{"hx-swap-oob": f"innerHTML:#notification-{newest.pk}-controls"})
-        assert frame.index('id="notification-list"') < frame.index(slot.attrs["hx-swap-oob"] or "")
+        assert submits(focused) == f"/notifications/{newest.pk}/archive/"  # its Dismiss
+        slot = swap(frame, f"innerHTML:#notification-{newest.pk}-controls")
+        assert by_id(frame, "notification-list").position < slot.position
         assert elements(elsewhere, autofocus=None) == [] and badge(elsewhere) == 0
         # Only that one frame: a later change in another tab moves nobody's focus.
         await anotify(alice, "later")
@@ -137,7 +138,7 @@ async def test_the_tab_that_marks_all_read_gets_its_focus_back_and_no_other_tab_
 
 async def test_only_the_tab_that_answered_an_action_gets_its_focus_back(alice: Any, layer: Any) -> None:
     """Before: Approve/Decline left with the answer and the keyboard focus fell to the page. The answering
-    view passes its request to resolve(); the tab named by its X-Notification-Tab header gets the focus on the
+    view passes its tab (views.acting_tab: the X-Notification-Tab header) to resolve(); that tab gets the focus on the
     item's Dismiss, with the frame that shows the outcome."""
     n = await anotify(alice, "Deploy?", actions=[{"label": "Approve", "url": "/a/"}])
     tabs = {"acting": "tab-acting-0001", "other": "tab-other-00001"}
@@ -146,17 +147,17 @@ async def test_only_the_tab_that_answered_an_action_gets_its_focus_back(alice: A
         connected(alice, query_string=f"tab={tabs['other']}".encode()) as other,
     ):
         request = RequestFactory().post("/a/", headers={protocol.TAB_HEADER: tabs["acting"]})
-        assert await api.aresolve(n, "Approved", request=request)
+        assert await api.aresolve(n, "Approved", tab=acting_tab(request))
         frame, elsewhere = await acting.receive_from(), await other.receive_from()
         [focused] = elements(frame, autofocus=None)
-        assert focused.tag == "button" and "nb__button--dismiss" in str(focused.attrs["class"])
-        assert elements(frame, **{"hx-swap-oob": f"innerHTML:#notification-{n.pk}-controls"})
+        assert submits(focused) == f"/notifications/{n.pk}/archive/"  # its Dismiss
+        assert swap(frame, f"innerHTML:#notification-{n.pk}-controls")
         assert elements(elsewhere, autofocus=None) == [] and "Approved" in elsewhere
-        # A name no tab has (or none: resolve() without a request) moves nobody's focus.
+        # A name no tab has (or none: resolve() without a tab) moves nobody's focus.
         n2 = await anotify(alice, "Again?", actions=[{"label": "Approve", "url": "/a/"}])
         await acting.receive_from(), await other.receive_from()  # its new-item frame
         stranger = RequestFactory().post("/a/", headers={protocol.TAB_HEADER: "tab-nobody-0001"})
-        assert await api.aresolve(n2, "Approved", request=stranger)
+        assert await api.aresolve(n2, "Approved", tab=acting_tab(stranger))
         assert elements(await acting.receive_from(), autofocus=None) == []
 
 
@@ -192,7 +193,7 @@ async def test_garbage_is_ignored_and_the_socket_stays_open(alice: Any, layer: A
         await ws.send_to(text_data=frame)
         assert await ws.receive_nothing(timeout=0.2)
         n = await anotify(alice, "still live")
-        assert f"notification-{n.pk}" in await ws.receive_from()
+        assert f"notification-{n.pk}" in ids(await ws.receive_from())
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]  # no traceback
 
 
@@ -220,7 +221,7 @@ async def test_new_item_already_in_the_state_is_not_sent_twice(alice: Any, layer
     n = await anotify(alice, "once")
     async with connected(alice) as ws:
         # As if the push for n had been queued while the state (which holds n) was being read.
-        await layer.group_send(protocol.user_group(alice.pk), protocol.push(n.pk, "dup"))
+        await layer.group_send(protocol.user_group(alice.pk), protocol.push(alice.pk, n.pk, "dup"))
         assert await ws.receive_nothing(timeout=0.2)
 
 
@@ -248,7 +249,7 @@ async def test_deactivation_closes_every_socket(alice: Any, layer: Any) -> None:
 async def test_refresh_resends_the_state(alice: Any, layer: Any) -> None:
     async with connected(alice) as ws:
         await database_sync_to_async(api.refresh_all)()
-        assert 'id="notification-list"' in await ws.receive_from()
+        assert "notification-list" in ids(await ws.receive_from())
 
 
 # Revoked logins ---------------------------------------------------------------------------------------------
@@ -318,10 +319,10 @@ async def test_the_users_other_sessions_keep_working(alice: Any, layer: Any, set
         await database_sync_to_async(_delete_session)(alice, laptop)
         assert (await on_laptop.receive_output(timeout=5))["code"] == CLOSE_UNAUTHENTICATED
         n = await anotify(alice, "still on the phone")
-        assert f"notification-{n.pk}" in await on_phone.receive_from()
+        assert f"notification-{n.pk}" in ids(await on_phone.receive_from())
         await asyncio.sleep(0.5)  # a few more re-checks: the phone's login still holds
         await on_phone.send_json_to({"action": "read", "id": n.pk})
-        assert 'data-read="true"' in await on_phone.receive_from()
+        assert (n.pk, "true") in items(await on_phone.receive_from())
 
 
 # Hostile frames ---------------------------------------------------------------------------------------------
@@ -371,33 +372,34 @@ async def test_a_socket_that_cannot_join_its_groups_is_told_updates_are_paused(
     await anotify(alice, "already stored")
     async with connected(alice) as ws:
         assert "already stored" in ws.state  # the truth, from the database
-        assert 'data-live="false"' in ws.state and "Live updates paused" in ws.state
+        assert attr(ws.state, "notification-status", "data-live") == "false"
+        assert "Live updates paused" in ws.state
 
 
 async def test_every_socket_gets_a_heartbeat_frame_each_interval(alice: Any, layer: Any, settings: Any) -> None:
     """Before: nothing told an open page its server was still there, so a dead one looked live."""
     settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.05}
     async with connected(alice) as ws:
-        assert 'data-stale-after="0.1s"' in ws.state  # the state frame resets the clock too (2.5 x 0.05 s)
+        assert elements(ws.state, data_stale_after="0.1s")  # the state frame resets the clock too (2.5 x 0.05 s)
         for _ in range(2):
             beat = await ws.receive_from(timeout=2)
-            assert beat.startswith('\n<div hx-swap-oob="innerHTML:#notification-heartbeat-slot">')
-            assert 'hx-trigger="every 0.1s"' in beat and len(beat) < 400
+            assert swaps(beat) == ["innerHTML:#notification-heartbeat-slot"]
+            assert elements(beat, hx_trigger="every 0.1s") and len(beat) < 400
 
 
 async def test_heartbeats_off_send_nothing(alice: Any, layer: Any, settings: Any) -> None:
     settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0}
     async with connected(alice) as ws:
-        assert "nb__reconnecting" not in ws.state
+        assert elements(ws.state, data_stale_after=ANY) == []  # no clock to say "Reconnecting…"
         assert await ws.receive_nothing(timeout=0.3)
 
 
 async def test_a_tab_that_sent_its_title_gets_the_count_in_it(alice: Any, layer: Any) -> None:
     await anotify(alice, "one")
     async with connected(alice, query_string=b"title=My%20site") as ws:
-        assert '<div hx-swap-oob="innerHTML:title">(1) My site</div>' in ws.state
+        assert swap(ws.state, "innerHTML:title").text == "(1) My site"
         await anotify(alice, "two")
-        assert '<div hx-swap-oob="innerHTML:title">(2) My site</div>' in await ws.receive_from()
+        assert swap(await ws.receive_from(), "innerHTML:title").text == "(2) My site"
 
 
 async def test_a_frame_that_meets_a_closing_tab_is_dropped_not_an_error(alice: Any) -> None:

@@ -17,8 +17,7 @@ from notifications import notify, protocol
 from notifications.consumers import NotificationConsumer, limiter
 from notifications.models import Notification
 from notifications.protocol import CLOSE_FRAME_TOO_LARGE, CLOSE_RATE_LIMITED, CLOSE_UNSUPPORTED_DATA
-
-from .conftest import group_members
+from testing.communicators import group_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

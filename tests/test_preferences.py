@@ -12,8 +12,8 @@ from notifications import notify, preferences
 from notifications.kinds import ITEM_TEMPLATE, get_kind, item_template
 from notifications.models import Notification, Preferences
 from notifications.state import load_state, unread_counts
-
-from .conftest import check_ids, elements
+from testing.checks import check_ids
+from testing.html import elements, ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,7 +97,7 @@ def test_preferences_page_without_javascript(alice: Any, client: Client) -> None
     html = page.content.decode()
     for label in ("Comments", "Builds", "Invite", "Summary"):
         assert label in html
-    [box] = elements(html, "input", name="bar_comment")
+    [box] = elements(html, name="bar_comment")
     assert (box.attrs["aria-label"], "checked" in box.attrs) == ("Comments in the bar", True)
     response = client.post(
         "/notifications/preferences/", {"action": "save", "bar_build": "on", "email_comment": "on", "digest": "on"}
@@ -118,7 +118,7 @@ def test_preferences_page_without_javascript(alice: Any, client: Client) -> None
 def test_preferences_page_with_htmx_answers_in_place(alice: Any, client: Client) -> None:
     client.force_login(alice)
     response = client.post("/notifications/preferences/", {"action": "save"}, headers={"HX-Request": "true"})
-    assert response.status_code == 200 and 'id="nb-preferences"' in response.content.decode()
+    assert response.status_code == 200 and "nb-preferences" in ids(response.content.decode())
     assert Preferences.objects.get(user=alice).bar["comment"] is False
 
 

@@ -10,8 +10,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 
 from notifications import protocol
-
-from .conftest import check_ids
+from testing.checks import check_ids
 
 REDIS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": []}}}
 

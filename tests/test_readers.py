@@ -15,8 +15,7 @@ from django.utils import translation
 from notifications import notify, notify_subscribers, protocol, rendering, subscribe
 from notifications.models import Notification, Preferences
 from notifications.readers import Reader, reader_of, readers
-
-from .conftest import elements
+from testing.html import ANY, by_id, elements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,7 +108,7 @@ def test_frames_show_times_in_the_readers_time_zone(alice: Any, sent: list[Any])
     speaks(alice, time_zone="Asia/Tokyo")
     n = notify(alice, "hello")
     [(_, message)] = sent
-    [time] = elements(message["html"], "time")
+    [time] = elements(message["html"], datetime=ANY)
     tokyo = n.updated_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert time.text.strip().endswith(tokyo.strftime("%H:%M"))
 
@@ -161,7 +160,7 @@ def test_the_history_page_shows_times_in_the_readers_language_and_zone(alice: An
     client = Client()
     client.force_login(alice)
     page = client.get("/notifications/").content.decode()
-    [entry] = elements(page, "li", id=f"history-notification-{n.pk}")
+    entry = by_id(page, f"history-notification-{n.pk}")
     tokyo = n.updated_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert tokyo.strftime("%H:%M") in entry.text
     assert "gerade eben" in entry.text

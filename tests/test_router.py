@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 
 from notifications import api, protocol, pushes, router
 from notifications.consumers import NotificationConsumer
-
-from .conftest import connected, elements, group_members
+from testing.communicators import connected, group_members
+from testing.html import elements, pks
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -28,7 +28,8 @@ def either_layer(request: pytest.FixtureRequest, settings: Any, redis_url: str) 
 
 
 def frame_items(frame: str) -> set[str]:
-    return {e.attrs.get("id") or "" for e in elements(frame, "li") if "nb-item" in (e.attrs.get("class") or "")}
+    """The ids of the new items in a frame (the toast names the item too: the same id is counted once)."""
+    return {f"notification-{pk}" for pk in pks(frame)}
 
 
 async def test_a_process_joins_the_broadcast_group_once_whatever_its_sockets(

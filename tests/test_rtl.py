@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from .conftest import elements
+from testing.html import elements
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STYLESHEETS = sorted(STATIC.rglob("*.css"))

@@ -30,8 +30,7 @@ from notifications import (
 from notifications.models import Notification, SentKey, Subscription
 from notifications.state import load_state
 from notifications.subscriptions import _forget
-
-from .conftest import elements
+from testing.html import by_id, elements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,8 +50,7 @@ def item(user: Any, pk: int) -> Any:
     from notifications import rendering
 
     html = rendering.render_bar(load_state(user))
-    [found] = elements(html, "li", id=f"notification-{pk}")
-    return found
+    return by_id(html, f"notification-{pk}")
 
 
 # Targets and actors -------------------------------------------------------------------------------------------
@@ -184,7 +182,7 @@ def test_an_item_about_a_followed_thing_offers_unfollow_and_it_shows_in_every_ta
     # every tab: the user's whole bar, where the item now offers Follow
     [(group, message)] = sent
     assert group == protocol.user_group(alice.pk) and message["type"] == protocol.STATE
-    [shown] = elements(message["html"], "li", id=f"notification-{n.pk}")
+    shown = by_id(message["html"], f"notification-{n.pk}")
     assert shown.attrs["data-following"] == "false"
     assert client.post(f"/notifications/{n.pk}/follow/")["Location"]  # without JavaScript: a redirect back
     assert is_subscribed(alice, ticket)
@@ -301,7 +299,7 @@ def test_a_deleted_target_leaves_a_readable_item_without_a_link(
     shown = item(alice, n.pk)
     assert shown.attrs["data-target-gone"] == "true"
     assert name in shown.text and "deleted" in shown.text
-    assert not elements(shown_html(alice), "form", action=f"/notifications/{n.pk}/open/")
+    assert not elements(shown_html(alice), action=f"/notifications/{n.pk}/open/")
     client = Client()
     client.force_login(alice)
     assert client.post(f"/notifications/{n.pk}/open/").status_code == 404

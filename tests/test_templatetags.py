@@ -6,37 +6,36 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.template import Context, Template
-from django.test import RequestFactory
 
 from notifications import notify, protocol
-
-from .conftest import elements
+from testing.html import by_id, item, text_of
+from testing.templates import render_bar_tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TEMPLATE = Template("{% load notifications %}{% notification_bar %}")
 
-
-def render(user: Any) -> str:
-    request = RequestFactory().get("/")
-    request.user = user
-    return TEMPLATE.render(Context({"request": request}))
+def socket_url(html: str) -> tuple[str, dict[str, list[str]]]:
+    """The path and query of the bar's ``ws-connect``."""
+    url = urlsplit(str(by_id(html, "notification-bar").attrs["ws-connect"]))
+    return url.path, parse_qs(url.query)
 
 
 def test_bar_for_a_logged_in_user(alice: Any) -> None:
     n = notify(alice, "hello <b>")
-    html = render(alice)
-    assert 'id="notification-bar"' in html and 'hx-ext="ws"' in html and 'ws-connect="/ws/notifications/?v=' in html
-    assert f'id="notification-{n.pk}"' in html
-    assert "hello &lt;b&gt;" in html
-    assert "X-CSRFToken" in html
+    html = render_bar_tag(alice)
+    bar = by_id(html, "notification-bar")
+    assert bar.attrs["hx-ext"] == "ws"
+    path, query = socket_url(html)
+    assert path == "/ws/notifications/" and query["v"]
+    assert item(html, n.pk).closest(id="notification-bar")
+    assert "hello <b>" in text_of(html)  # escaped: text, not an element
+    assert "X-CSRFToken" in json.loads(str(bar.attrs["hx-headers"]))
 
 
 def test_each_page_names_its_tab_in_the_socket_url_and_in_its_htmx_headers(alice: Any) -> None:
     names = []
     for _ in range(2):
-        [bar] = elements(render(alice), id="notification-bar")
+        bar = by_id(render_bar_tag(alice), "notification-bar")
         tab = parse_qs(urlsplit(str(bar.attrs["ws-connect"])).query)["tab"][0]
         assert protocol.valid_tab(tab)
         assert json.loads(str(bar.attrs["hx-headers"]))[protocol.TAB_HEADER] == tab
@@ -45,9 +44,10 @@ def test_each_page_names_its_tab_in_the_socket_url_and_in_its_htmx_headers(alice
 
 
 def test_nothing_for_anonymous_users(db: Any) -> None:
-    assert render(AnonymousUser()) == ""
+    assert render_bar_tag(AnonymousUser()) == ""
 
 
 def test_websocket_path_setting(alice: Any, settings: Any) -> None:
     settings.NOTIFICATIONS = {"WEBSOCKET_PATH": "/live/bar/"}
-    assert 'ws-connect="/live/bar/?v=' in render(alice)
+    path, query = socket_url(render_bar_tag(alice))
+    assert path == "/live/bar/" and query["v"]
