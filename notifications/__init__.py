@@ -59,24 +59,25 @@ __all__ = [
 
 #: Names that live outside api.py, and their module.
 _ELSEWHERE = {
-    "amute": "preferences",
-    "aunmute": "preferences",
-    "get_preferences": "preferences",
-    "mute": "preferences",
-    "save_choices": "preferences",
-    "unmute": "preferences",
-    "send_digests": "digests",
-    "asend_digests": "digests",
-    "subscribe": "subscriptions",
-    "unsubscribe": "subscriptions",
-    "is_subscribed": "subscriptions",
-    "asubscribe": "subscriptions",
-    "aunsubscribe": "subscriptions",
-    "ais_subscribed": "subscriptions",
+    "amute": "store.preferences",
+    "aunmute": "store.preferences",
+    "get_preferences": "store.preferences",
+    "mute": "store.preferences",
+    "save_choices": "store.preferences",
+    "unmute": "store.preferences",
+    "send_digests": "mail.digests",
+    "asend_digests": "mail.digests",
+    "subscribe": "store.subscriptions",
+    "unsubscribe": "store.subscriptions",
+    "is_subscribed": "store.subscriptions",
+    "asubscribe": "store.subscriptions",
+    "aunsubscribe": "store.subscriptions",
+    "ais_subscribed": "store.subscriptions",
 }
 
 if TYPE_CHECKING:
-    from .api import (
+    from .mail.digests import asend_digests, send_digests
+    from .store.api import (
         aarchive,
         adisconnect,
         amark_all_read,
@@ -103,14 +104,13 @@ if TYPE_CHECKING:
         refresh_all,
         resolve,
     )
-    from .digests import asend_digests, send_digests
-    from .preferences import amute, aunmute, get_preferences, mute, save_choices, unmute
-    from .subscriptions import ais_subscribed, asubscribe, aunsubscribe, is_subscribed, subscribe, unsubscribe
+    from .store.preferences import amute, aunmute, get_preferences, mute, save_choices, unmute
+    from .store.subscriptions import ais_subscribed, asubscribe, aunsubscribe, is_subscribed, subscribe, unsubscribe
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
         from importlib import import_module
 
-        return getattr(import_module(f".{_ELSEWHERE.get(name, 'api')}", __name__), name)
+        return getattr(import_module(f".{_ELSEWHERE.get(name, 'store.api')}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,9 +17,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
-from . import api
 from .models import Level, Notification, NotificationQuerySet, Preferences, Subscription
-from .validation import validate_url
+from .store import api
+from .store.validation import validate_url
 
 
 class ReadFilter(admin.SimpleListFilter):

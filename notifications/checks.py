@@ -12,7 +12,9 @@ from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from . import conf, protocol, rendering
+from . import conf
+from .live import protocol
+from .web import rendering
 
 IN_MEMORY = "channels.layers.InMemoryChannelLayer"
 REDIS_CORE = "channels_redis.core.RedisChannelLayer"
@@ -221,8 +223,8 @@ def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[A
 @register(Tags.compatibility)
 def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
     """NOTIFICATIONS["KINDS"]: a dict of names to dicts of known keys, valid levels, partials that exist."""
-    from .kinds import GROUP_BY, KEYS
     from .models import Level
+    from .store.kinds import GROUP_BY, KEYS
 
     try:
         declared = conf.get("KINDS")

@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "BASE_TEMPLATE": "notifications/base.html",
     # Notification kinds: {"comment": {"label": "Comments", "level": "info", "template": "partials/...",
     # "group_by": None | "kind" | "url" | "target", "email": True, "bar_default": True, "email_default": True}, ...}.
-    # Every key of a kind is optional; see notifications/kinds.py and the documentation (docs/howto/kinds.md).
+    # Every key of a kind is optional; see notifications/store/kinds.py and the documentation (docs/howto/kinds.md).
     "KINDS": {},
     # send_digests emails unread, un-emailed notifications at least this many seconds old.
     "DIGEST_DELAY": 3600,

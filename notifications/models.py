@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .validation import validate_actions, validate_url
+from .store.validation import validate_actions, validate_url
 
 
 class Level(models.TextChoices):
@@ -181,7 +181,7 @@ class Notification(models.Model):
         """The sentence: the caller's ``message`` as given, else its kind's template in the active language."""
         if self.message:
             return self.message
-        from .kinds import get_kind
+        from .store.kinds import get_kind
 
         actor = self.actors[0] if self.actors else ""
         values = {**self.params, "actor": actor, "target": self.target_label, "count": self.others_count}
@@ -213,7 +213,7 @@ class Notification(models.Model):
     @property
     def item_template(self) -> str:
         """The partial this notification renders with: its kind's, else the default item partial."""
-        from .kinds import item_template
+        from .store.kinds import item_template
 
         return item_template(self.kind)
 
@@ -247,7 +247,7 @@ class Preferences(models.Model):
     # The email digest as a whole (the unsubscribe link turns this off).
     digest = models.BooleanField(_("email digest"), default=True)
     muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
-    # The reader's own choice; "" follows their browser (see notifications.readers).
+    # The reader's own choice; "" follows their browser (see notifications.store.readers).
     language = models.CharField(_("language"), max_length=15, blank=True, default="")
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
     # The language of their last page view: frames and emails sent while they are away use it.

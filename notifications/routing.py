@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import conf
-from .consumers import NotificationConsumer
+from .live.consumers import NotificationConsumer
 
 websocket_urlpatterns = [
     path(conf.get("WEBSOCKET_PATH").lstrip("/"), NotificationConsumer.as_asgi(), name="notifications-ws"),

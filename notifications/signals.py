@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from . import api
+from .store import api
 
 
 @receiver(user_logged_out)

@@ -50,7 +50,7 @@ def main() -> None:
     from django.utils import timezone
 
     from notifications import notify
-    from notifications.digests import send_digests
+    from notifications.mail.digests import send_digests
     from notifications.models import Notification
 
     call_command("migrate", verbosity=0)

@@ -25,7 +25,7 @@ def login_session(user: Any) -> Any:
 @contextlib.asynccontextmanager
 async def connected(user: Any, **scope: Any) -> AsyncIterator[WebsocketCommunicator]:
     """A socket of ``user`` that has connected and consumed its state-on-connect frame (``.state``)."""
-    from notifications.consumers import NotificationConsumer
+    from notifications.live.consumers import NotificationConsumer
 
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = user

@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import translation
 
-from notifications import db
-from notifications.consumers import limiter
+from notifications.live import db
+from notifications.live.consumers import limiter
 
 # Helpers live in testing/ (test modules import them from there, never from each other). Re-exported here only
 # for the modules that still import them from this conftest (tests/test_protocol.py, tests/test_router.py).
@@ -64,14 +64,14 @@ def pushes_inline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     """Pushes run on the caller's thread right after the commit (as with the in-memory layer), so a test reads
     them at once on any layer; tests marked ``outbox`` (tests/test_delivery.py) keep the process's outbox."""
     if request.node.get_closest_marker("outbox") is None:
-        monkeypatch.setattr("notifications.delivery.after_commit", transaction.on_commit)
+        monkeypatch.setattr("notifications.live.delivery.after_commit", transaction.on_commit)
 
 
 @pytest.fixture
 def sent(monkeypatch: Any) -> list[tuple[str, dict[str, Any]]]:
     """Every (group, message) the API hands to the channel layer."""
     messages: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr("notifications.delivery.send", lambda batch: messages.extend(batch))
+    monkeypatch.setattr("notifications.live.delivery.send", lambda batch: messages.extend(batch))
     return messages
 
 

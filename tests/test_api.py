@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from notifications import archive, delivery, mark_all_read, mark_read, notify, notify_all, protocol
+from notifications import archive, mark_all_read, mark_read, notify, notify_all
+from notifications.live import delivery, protocol
 from notifications.models import Notification
-from notifications.state import load_state, load_states
+from notifications.store.state import load_state, load_states
 from testing.html import badge, elements, item, items, swaps
 
 # transaction=True: on_commit callbacks run for real, as in production.
@@ -172,7 +173,7 @@ def test_push_failure_keeps_the_row_and_is_logged(alice: Any, monkeypatch: Any, 
         async def group_send(self, group: str, message: Any) -> None:
             raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("notifications.delivery.get_channel_layer", lambda: BrokenLayer())
+    monkeypatch.setattr("notifications.live.delivery.get_channel_layer", lambda: BrokenLayer())
     with caplog.at_level(logging.ERROR, logger="notifications"):
         notify(alice, "stored anyway")
         assert delivery.flush()  # the push runs after the commit, on the process's outbox thread
@@ -206,8 +207,10 @@ async def test_anotify_from_async_code(alice: Any, sent: list[Any]) -> None:
 
 def test_resolve_answers_once_and_pushes_the_outcome(alice: Any, monkeypatch: Any) -> None:
     """Before: an action could be answered again and again; nothing recorded or showed the outcome."""
-    from notifications import pushes, rendering, resolve
-    from notifications.state import load_state
+    from notifications import resolve
+    from notifications.live import pushes
+    from notifications.store.state import load_state
+    from notifications.web import rendering
 
     n = notify(alice, "Approve the release?", actions=[{"label": "Approve", "url": "/a/"}])
     pushed: list[Any] = []

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from notifications import auth, credentials
+from notifications.live import auth, credentials
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,8 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from asgiref.sync import sync_to_async
 
-from notifications import aarchive, amark_read, anotify, api, aresolve, consumers, protocol
-from notifications.state import load_state
+from notifications import aarchive, amark_read, anotify, aresolve
+from notifications.live import consumers, protocol
+from notifications.store import api
+from notifications.store.state import load_state
 from testing.communicators import connected
 from testing.html import attr, badge, by_id, ids, text_of, with_class
 from testing.templates import render_bar_tag

@@ -17,16 +17,18 @@ from django.contrib.sessions.models import Session
 from django.test import RequestFactory
 from django.utils import timezone
 
-from notifications import anotify, api, consumers, protocol
-from notifications.consumers import NotificationConsumer
-from notifications.models import Notification
-from notifications.protocol import (
+from notifications import anotify
+from notifications.live import consumers, protocol
+from notifications.live.consumers import NotificationConsumer
+from notifications.live.protocol import (
     CLOSE_FRAME_TOO_LARGE,
     CLOSE_RATE_LIMITED,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNSUPPORTED_DATA,
 )
-from notifications.views import acting_tab
+from notifications.models import Notification
+from notifications.store import api
+from notifications.web.views import acting_tab
 from testing.communicators import connected, group_members, login_session
 from testing.html import ANY, attr, badge, by_id, elements, ids, items, submits, swap, swaps
 

@@ -13,10 +13,11 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications import notify, protocol
-from notifications.consumers import NotificationConsumer, limiter
+from notifications import notify
+from notifications.live import protocol
+from notifications.live.consumers import NotificationConsumer, limiter
+from notifications.live.protocol import CLOSE_FRAME_TOO_LARGE, CLOSE_RATE_LIMITED, CLOSE_UNSUPPORTED_DATA
 from notifications.models import Notification
-from notifications.protocol import CLOSE_FRAME_TOO_LARGE, CLOSE_RATE_LIMITED, CLOSE_UNSUPPORTED_DATA
 from testing.communicators import group_members
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from notifications.credentials import Login, login_holds, logins_hold
+from notifications.live.credentials import Login, login_holds, logins_hold
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, connections
 
-from notifications import db
+from notifications.live import db
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

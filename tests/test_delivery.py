@@ -11,7 +11,8 @@ import pytest
 import redis
 from django.db import transaction
 
-from notifications import delivery, notify, pushes
+from notifications import notify
+from notifications.live import delivery, pushes
 from notifications.models import Notification
 from testing.processes import ROOT, RedisServer
 
@@ -93,7 +94,8 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model
-from notifications import notify, pushes
+from notifications import notify
+from notifications.live import pushes
 def slow(created, who=None):
     time.sleep(0.5)
     open({str(marker)!r}, "w").write(created[0].message)

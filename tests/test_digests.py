@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import notify
-from notifications.digests import send_digests, unsubscribe_token, user_pk_from_token
+from notifications.mail.digests import send_digests, unsubscribe_token, user_pk_from_token
 from notifications.models import Notification, Preferences
 from testing.html import ids, text_of
 from testing.smtp import SMTPServer

@@ -17,9 +17,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from notifications import conf, delivery, notify
+from notifications import conf, notify
+from notifications.live import delivery
+from notifications.live.protocol import CLOSE_UNAUTHENTICATED
 from notifications.models import Notification
-from notifications.protocol import CLOSE_UNAUTHENTICATED
 from testing.communicators import connected, login_session
 from testing.html import attr, ids
 from testing.processes import RedisServer

@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.state import load_state
+from notifications.store.state import load_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

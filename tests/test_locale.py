@@ -19,8 +19,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from notifications import preferences
-from notifications.kinds import DEFAULT_KIND
+from notifications.store import preferences
+from notifications.store.kinds import DEFAULT_KIND
 from scripts.makemessages import APP, LANGUAGES, catalogue
 from testing.html import attr, elements, text_of
 

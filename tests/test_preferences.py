@@ -8,10 +8,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from notifications import notify, preferences
-from notifications.kinds import ITEM_TEMPLATE, get_kind, item_template
+from notifications import notify
 from notifications.models import Notification, Preferences
-from notifications.state import load_state, unread_counts
+from notifications.store import preferences
+from notifications.store.kinds import ITEM_TEMPLATE, get_kind, item_template
+from notifications.store.state import load_state, unread_counts
 from testing.checks import check_ids
 from testing.html import elements, ids
 
@@ -136,7 +137,7 @@ def test_bad_kinds_fail_the_system_check(settings: Any) -> None:
 
 @pytest.mark.skipif(django.VERSION < (6, 0), reason="django.tasks is Django 6")
 def test_digest_runs_as_a_django_task(alice: Any, settings: Any, mailoutbox: Any) -> None:
-    from notifications.tasks import send_digests_task
+    from notifications.mail.tasks import send_digests_task
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     alice.email = "alice@example.test"

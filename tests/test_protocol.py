@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from channels.layers import InMemoryChannelLayer
 
-from notifications import protocol
+import notifications
+from notifications.live import protocol
 from testing.checks import check_ids
 
 REDIS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": []}}}
@@ -64,7 +65,7 @@ def test_redis_with_a_strong_key_is_quiet(settings: Any) -> None:
     assert "notifications.W003" not in check_ids(include_deployment_checks=True)
 
 
-PACKAGE = Path(protocol.__file__).parent
+PACKAGE = Path(notifications.__file__).parent
 CLOSE_CODES = [str(getattr(protocol, name)) for name in dir(protocol) if name.startswith("CLOSE_")]
 TYPES = [value for name, value in vars(protocol).items() if name.isupper() and str(value).startswith("notification.")]
 
@@ -85,7 +86,7 @@ def test_only_the_protocol_module_writes_the_protocol(what: str, pattern: str) -
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if re.search(pattern, line)
     ]
-    assert found == [], f"{what} written outside notifications/protocol.py"
+    assert found == [], f"{what} written outside notifications/live/protocol.py"
 
 
 def test_a_redis_database_number_keeps_a_staging_copy_apart(settings: Any) -> None:

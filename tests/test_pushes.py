@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from notifications import archive, notify, protocol, pushes
+from notifications import archive, notify
+from notifications.live import protocol, pushes
 from notifications.models import Notification
 from testing.html import ids
 

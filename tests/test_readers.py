@@ -1,4 +1,4 @@
-"""Each reader's language and time zone (notifications.readers): pages, pushed frames, history and emails."""
+"""Each reader's language and time zone (notifications.store.readers): pages, pushed frames, history and emails."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import translation
 
-from notifications import notify, notify_subscribers, protocol, rendering, subscribe
+from notifications import notify, notify_subscribers, subscribe
+from notifications.live import protocol
 from notifications.models import Notification, Preferences
-from notifications.readers import Reader, reader_of, readers
+from notifications.store.readers import Reader, reader_of, readers
+from notifications.web import rendering
 from testing.html import ANY, by_id, elements
 
 pytestmark = pytest.mark.django_db(transaction=True)

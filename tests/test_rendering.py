@@ -6,8 +6,9 @@ import pytest
 from django.utils import translation
 from django.utils.autoreload import file_changed
 
-from notifications import notify, rendering
-from notifications.state import State
+from notifications import notify
+from notifications.store.state import State
+from notifications.web import rendering
 from testing.html import attr, badge, by_id, elements, ids, item, items, pks, swap, swaps, text_of
 
 pytestmark = pytest.mark.django_db

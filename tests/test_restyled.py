@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from notifications import notify, rendering
-from notifications.state import load_state
+from notifications import notify
+from notifications.store.state import load_state
+from notifications.web import rendering
 from testing.html import badge, ids, items
 from testing.restyle import CONTRACT_CLASSES, Restyled, fresh, is_protocol, restyle
 

@@ -11,8 +11,9 @@ import redis.asyncio
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
-from notifications import api, protocol, pushes, router
-from notifications.consumers import NotificationConsumer
+from notifications.live import protocol, pushes, router
+from notifications.live.consumers import NotificationConsumer
+from notifications.store import api
 from testing.communicators import connected, group_members
 from testing.html import elements, pks
 

@@ -8,7 +8,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from notifications.protocol import CLOSE_UNAUTHENTICATED
+from notifications.live.protocol import CLOSE_UNAUTHENTICATED
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from notifications import archive, mark_read, notify
-from notifications.state import State, chunks, latest_items, load_state, load_states, unread_counts
+from notifications.store.state import State, chunks, latest_items, load_state, load_states, unread_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
-"""Things: notifications about objects, followers, read on visit, deleted targets (notifications.subscriptions,
-notifications.visits and the target/actor fields of notify())."""
+"""Things: notifications about objects, followers, read on visit, deleted targets (notifications.store.subscriptions,
+notifications.web.visits and the target/actor fields of notify())."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from notifications import (
     mark_read_for,
     notify,
     notify_subscribers,
-    protocol,
     subscribe,
     unsubscribe,
 )
+from notifications.live import protocol
 from notifications.models import Notification, SentKey, Subscription
-from notifications.state import load_state
-from notifications.subscriptions import _forget
+from notifications.store.state import load_state
+from notifications.store.subscriptions import _forget
 from testing.html import by_id, elements
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +47,7 @@ def carol(db: Any) -> Any:
 
 def item(user: Any, pk: int) -> Any:
     """The bar item of notification ``pk`` as ``user``'s bar renders it."""
-    from notifications import rendering
+    from notifications.web import rendering
 
     html = rendering.render_bar(load_state(user))
     return by_id(html, f"notification-{pk}")
@@ -244,7 +244,7 @@ def test_the_template_tag_and_the_decorator_read_too(alice: Any, ticket: Ticket,
     from django.http import HttpResponse
     from django.template import engines
 
-    from notifications.visits import marks_read
+    from notifications.web.visits import marks_read
 
     n = notify(alice, "x", target=ticket)
     request = rf.get("/")
@@ -311,7 +311,7 @@ def test_a_deleted_target_leaves_a_readable_item_without_a_link(
 
 
 def shown_html(user: Any) -> str:
-    from notifications import rendering
+    from notifications.web import rendering
 
     return str(rendering.render_bar(load_state(user)))
 

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from notifications import notify, protocol
+from notifications import notify
+from notifications.live import protocol
 from testing.html import by_id, item, text_of
 from testing.templates import render_bar_tag
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from notifications.models import Notification
-from notifications.validation import clean_actions, clean_url, parse_pk, validate_actions, validate_url
+from notifications.store.validation import clean_actions, clean_url, parse_pk, validate_actions, validate_url
 
 UNSAFE = [
     "//evil.example",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from notifications import router, watchdog
+from notifications.live import router, watchdog
 
 pytestmark = [pytest.mark.timeout(30)]
 

@@ -12,8 +12,9 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import npgettext_lazy, pgettext
 
-from .. import api, rendering
-from ..state import load_state
+from ..store import api
+from ..store.state import load_state
+from ..web import rendering
 
 register = template.Library()
 

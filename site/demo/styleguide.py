@@ -25,10 +25,11 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
-from notifications import conf, rendering
-from notifications.kinds import Kind, all_kinds
+from notifications import conf
 from notifications.models import Level, Notification
-from notifications.state import State
+from notifications.store.kinds import Kind, all_kinds
+from notifications.store.state import State
+from notifications.web import rendering
 
 from .models import Ticket
 

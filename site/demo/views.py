@@ -17,8 +17,8 @@ from django.views.generic import DetailView
 
 from notifications import is_subscribed, notify, notify_all, notify_subscribers, resolve, subscribe, unsubscribe
 from notifications.models import Level, Notification
-from notifications.views import acting_tab
-from notifications.visits import MarkReadMixin
+from notifications.web.views import acting_tab
+from notifications.web.visits import MarkReadMixin
 
 from .models import Comment, Ticket
 

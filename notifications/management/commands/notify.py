@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from notifications import api
 from notifications.models import Level
+from notifications.store import api
 
 
 class Command(BaseCommand):

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications import api, conf, keys, subscriptions
+from notifications import conf
 from notifications.models import Notification
+from notifications.store import api, keys, subscriptions
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from notifications.digests import send_digests
+from notifications.mail.digests import send_digests
 
 
 class Command(BaseCommand):

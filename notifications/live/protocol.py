@@ -17,7 +17,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
-from . import conf
+from .. import conf
 
 # Close codes a browser can see. daphne (autobahn) sends only 1000 and 3000-4999, so they are 4xxx; htmx's ws
 # extension does not reconnect after any of them. A server that goes away (a restart) is seen as 1006, sent by
@@ -156,7 +156,7 @@ def _databases() -> tuple[int, ...]:
 @cache
 def _digest(secret_key: str) -> str:
     # One-way: a group name shows nothing of the key. Rotating the key moves the namespace (see the README).
-    digest = salted_hmac("notifications.protocol.namespace", "groups", secret=secret_key, algorithm="sha256")
+    digest = salted_hmac("notifications.live.protocol.namespace", "groups", secret=secret_key, algorithm="sha256")
     return digest.hexdigest()[:12]
 
 

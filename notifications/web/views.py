@@ -19,11 +19,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import api, conf, digests, preferences, protocol, readers, rendering, subscriptions
-from .kinds import all_kinds
-from .models import Notification
-from .state import annotate, load_state
-from .validation import is_safe_url
+from .. import conf
+from ..live import protocol
+from ..mail import digests
+from ..models import Notification
+from ..store import api, preferences, readers, subscriptions
+from ..store.kinds import all_kinds
+from ..store.state import annotate, load_state
+from ..store.validation import is_safe_url
+from . import rendering
 
 
 def _me(request: HttpRequest) -> AbstractBaseUser:

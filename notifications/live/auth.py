@@ -8,7 +8,7 @@ handshake waiting at that moment (two queries with the database session engine a
 gets in is decided by Django's rules, as ``django.contrib.auth.get_user()`` does (with
 ``SECRET_KEY_FALLBACKS``); a session that does not verify is not flushed, since a socket cannot set a cookie.
 
-Use it in place of Channels' stack (``from notifications.auth import AuthMiddlewareStack``); the consumer
+Use it in place of Channels' stack (``from notifications.live.auth import AuthMiddlewareStack``); the consumer
 works behind either.
 """
 

@@ -23,8 +23,10 @@ from typing import Any, Protocol
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from . import conf, credentials, protocol, rendering
-from .readers import Reader
+from .. import conf
+from ..store.readers import Reader
+from ..web import rendering
+from . import credentials, protocol
 from .watchdog import Watchdog
 
 logger = logging.getLogger("notifications")

@@ -20,7 +20,7 @@ from django.template.loader import get_template
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 
-from . import conf
+from .. import conf
 
 logger = logging.getLogger("notifications")
 

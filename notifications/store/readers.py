@@ -1,7 +1,7 @@
 """Each reader's language and time zone: for their pages, their sockets' frames and their emails.
 
 The language is the user's own choice (preferences page), else the one their browser asked for on their last
-page view (remembered by :class:`ReaderMiddleware`, so frames and emails sent while they are away use it too),
+page view (remembered by :class:`notifications.middleware.ReaderMiddleware`, so frames and emails sent while they are away use it too),
 else ``settings.LANGUAGE_CODE``. The time zone is their choice, else ``settings.TIME_ZONE``.
 """
 
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone, translation
 
-from .models import Preferences
+from ..models import Preferences
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Reader:
     time_zone: str = ""
 
     def activate(self, request: HttpRequest) -> None:
-        """For the rest of this request (what :class:`ReaderMiddleware` does with a reader's choice)."""
+        """For the rest of this request (what :class:`~notifications.middleware.ReaderMiddleware` does with a reader's choice)."""
         translation.activate(self.language)
         request.LANGUAGE_CODE = self.language
         timezone.activate(zone(self.time_zone))
@@ -83,30 +83,3 @@ def readers(user_ids: Sequence[Any], rows: Mapping[Any, Preferences] | None = No
 def time_zones() -> tuple[str, ...]:
     """The time zone names a reader may choose (read once per process: it scans the system's zone files)."""
     return tuple(sorted(zoneinfo.available_timezones()))
-
-
-class ReaderMiddleware:
-    """Pages in the signed-in reader's language and time zone; remembers the language their browser asks for.
-
-    Put it after ``LocaleMiddleware`` and ``AuthenticationMiddleware``. One query per signed-in request (their
-    preferences), and a write only when their browser's language changed.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return self.get_response(request)
-        prefs = Preferences.objects.filter(user_id=user.pk).first()
-        browser = supported(getattr(request, "LANGUAGE_CODE", "") or translation.get_language_from_request(request))
-        if browser and browser != (prefs.seen_language if prefs else ""):
-            Preferences.objects.update_or_create(user_id=user.pk, defaults={"seen_language": browser})
-        if prefs is not None:
-            chosen = supported(prefs.language)
-            Reader(chosen or translation.get_language(), prefs.time_zone).activate(request)
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
-from . import api
+from ..store import api
 
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 

@@ -29,12 +29,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import conf
-from .kinds import get_kind
-from .models import Notification, Preferences
-from .preferences import email_enabled
-from .readers import reader_of
-from .state import annotate, chunks
+from .. import conf
+from ..models import Notification, Preferences
+from ..store.kinds import get_kind
+from ..store.preferences import email_enabled
+from ..store.readers import reader_of
+from ..store.state import annotate, chunks
 
 logger = logging.getLogger(__name__)
 

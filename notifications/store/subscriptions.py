@@ -18,8 +18,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.db.models.signals import post_delete
 
-from . import delivery, pushes
-from .models import Notification, Subscription, ref
+from ..live import delivery, pushes
+from ..models import Notification, Subscription, ref
 from .state import chunks
 from .validation import clean_object, clean_target
 

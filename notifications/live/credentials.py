@@ -5,7 +5,7 @@ matching its user (password changed), and the user may be deactivated by a query
 no signal. These are Django's own ``get_user()`` rules, without its side effects (a socket cannot set a
 cookie, so nothing is flushed or rotated here), for many sockets at once: with the database session engine
 and ``ModelBackend`` a batch costs two queries, whatever its size. The same rules authenticate a burst of
-handshakes (:mod:`notifications.auth`).
+handshakes (:mod:`notifications.live.auth`).
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ from django.utils import translation
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString
 
-from . import conf
-from .models import Notification
-from .protocol import ChangeParts
-from .state import State
+from .. import conf
+from ..live.protocol import ChangeParts
+from ..models import Notification
+from ..store.state import State
 
 logger = logging.getLogger("notifications")
 

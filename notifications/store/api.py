@@ -19,9 +19,11 @@ from django.db.models import Model, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf, delivery, keys, preferences, protocol, pushes, subscriptions
+from .. import conf
+from ..live import delivery, protocol, pushes
+from ..models import Level, Notification, ref
+from . import keys, preferences, subscriptions
 from .kinds import get_kind
-from .models import Level, Notification, ref
 from .readers import Reader, readers
 from .state import chunks
 from .validation import clean_actions, clean_choice, clean_object, clean_params, clean_text, clean_url, parse_pk
@@ -152,7 +154,7 @@ def resolve(notification: Notification, outcome: str, *, tab: str = "") -> bool:
 
     Call it from the view an action posts to. False, and nothing changes, when it was answered already (a
     second click, another tab, another device): refuse that request. Resolving also marks it read. Pass the
-    answering tab's name (``notifications.views.acting_tab(request)``): that tab then keeps the keyboard focus
+    answering tab's name (``notifications.web.views.acting_tab(request)``): that tab then keeps the keyboard focus
     on the item (its button is gone).
     """
     outcome = clean_text(outcome, field="outcome", max_length=200, required=True)

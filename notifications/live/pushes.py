@@ -9,10 +9,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from . import delivery, protocol, rendering
-from .models import Notification
-from .readers import Reader, readers
-from .state import annotate, load_states, unread_counts
+from ..models import Notification
+from ..store.readers import Reader, readers
+from ..store.state import annotate, load_states, unread_counts
+from ..web import rendering
+from . import delivery, protocol
 
 #: From this many recipients on, one notify() goes as one message to every server process, which hands each
 #: of its sockets its user's frame, instead of one message per recipient's group.

@@ -17,8 +17,8 @@ from typing import Any
 from django.db.models import Case, When
 from django.utils import timezone
 
-from . import conf
-from .models import Notification, SentKey
+from .. import conf
+from ..models import Notification, SentKey
 from .state import chunks
 
 

@@ -21,8 +21,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..models import Preferences
 from .kinds import Kind, all_kinds, get_kind
-from .models import Preferences
 from .state import chunks
 
 #: Choices of the "mute everything" control: each button's whole label (translated as one sentence).
@@ -121,7 +121,9 @@ def mute_until(choice: str, now: datetime.datetime | None = None) -> datetime.da
 
 
 def mute(user: AbstractBaseUser, choice: str) -> Preferences:
-    """Mute everything in the bar for a while (``choice``: a key of :data:`~notifications.preferences.MUTE_CHOICES`)."""
+    """Mute everything in the bar for a while.
+
+    ``choice``: a key of :data:`~notifications.store.preferences.MUTE_CHOICES`."""
     prefs = get_preferences(user)
     prefs.muted_until = mute_until(choice)
     prefs.save()

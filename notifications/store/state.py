@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Count, prefetch_related_objects
 
-from . import conf
-from .models import Notification, Subscription
+from .. import conf
+from ..models import Notification, Subscription
 
 T = TypeVar("T")
 

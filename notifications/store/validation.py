@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from . import conf
+from .. import conf
 
 
 def clean_choice(value: Any, *, field: str, choices: Iterable[str]) -> str:

@@ -25,7 +25,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
-from . import conf, db, protocol
+from .. import conf
+from . import db, protocol
 
 logger = logging.getLogger("notifications")
 

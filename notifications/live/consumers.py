@@ -28,10 +28,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.utils import await_many_dispatch
 from django.db import DatabaseError
 
-from . import api, conf, credentials, db, protocol, rendering, router
-from .models import Notification
-from .readers import Reader, readers, site_reader
-from .state import load_states
+from .. import conf
+from ..models import Notification
+from ..store import api
+from ..store.readers import Reader, readers, site_reader
+from ..store.state import load_states
+from ..web import rendering
+from . import credentials, db, protocol, router
 
 logger = logging.getLogger("notifications")
 
@@ -187,7 +190,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Straight to the handler: Channels' default first closes stale database connections on the one
         # thread every database_sync_to_async call of the process shares (a stuck query there would stall
-        # every socket's frames). Every database call here runs on notifications.db's pools, which clean up
+        # every socket's frames). Every database call here runs on notifications.live.db's pools, which clean up
         # themselves.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
 
-from . import conf, credentials, db, rendering
-from .readers import Reader, site_reader
+from .. import conf
+from ..store.readers import Reader, site_reader
+from ..web import rendering
+from . import credentials, db
 
 if TYPE_CHECKING:
     from .router import Router, Socket

@@ -12,7 +12,7 @@ if django.VERSION >= (6, 0):
 
     @task
     def send_digests_task() -> dict[str, int]:
-        """Run :func:`notifications.digests.send_digests`; returns what it did (JSON-serialisable for backends)."""
+        """Run :func:`notifications.mail.digests.send_digests`; returns what it did (JSON-serialisable for backends)."""
         from .digests import send_digests
 
         result = send_digests()

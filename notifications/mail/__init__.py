@@ -1,0 +1,1 @@
+"""Mail: the digests, and their task for Django's task framework."""
