@@ -39,7 +39,9 @@ def child(opts: argparse.Namespace) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from notifications import api, delivery, preferences, pushes, rendering
+    from notifications.live import delivery, pushes
+    from notifications.store import api, preferences
+    from notifications.web import rendering
 
     spent: defaultdict[str, float] = defaultdict(float)
 

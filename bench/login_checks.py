@@ -38,8 +38,8 @@ def main() -> None:
     from django.test import Client
 
     from notifications import conf, notify
-    from notifications.credentials import Login, login_holds, logins_hold
-    from notifications.state import load_state
+    from notifications.live.credentials import Login, login_holds, logins_hold
+    from notifications.store.state import load_state
 
     call_command("migrate", verbosity=0)
     users = [get_user_model().objects.create_user(f"u{i}-{time.time_ns()}", password="pw") for i in range(args.users)]

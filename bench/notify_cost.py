@@ -43,7 +43,8 @@ def child(opts: argparse.Namespace) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from notifications import delivery, notify
+    from notifications import notify
+    from notifications.live import delivery
     from notifications.models import Notification
 
     call_command("migrate", verbosity=0)

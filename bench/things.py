@@ -60,9 +60,11 @@ def child(opts: argparse.Namespace) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from notifications import api, delivery, pushes, rendering
+    from notifications.live import delivery, pushes
     from notifications.models import Notification, Preferences
-    from notifications.subscriptions import subscribe
+    from notifications.store import api
+    from notifications.store.subscriptions import subscribe
+    from notifications.web import rendering
 
     spent: defaultdict[str, float] = defaultdict(float)
     calls: defaultdict[str, int] = defaultdict(int)

@@ -1,6 +1,6 @@
 """The trigger: sends notifications the way the application would, from its own process.
 
-Modes: ``product`` (notifications.api.notify / notify_all, Django + the channel layer in BENCH_LAYER),
+Modes: ``product`` (notifications.store.api.notify / notify_all, Django + the channel layer in BENCH_LAYER),
 ``blog`` (one ``group_send`` to the single "notifications" group), ``floor`` (a control socket to bench.floor).
 Every message carries ``BENCH t=<time.monotonic()> s=<seq>``, stamped just before the call, so the measured
 latency covers storing, rendering and publishing, not just the socket.
@@ -31,7 +31,7 @@ class Product:
     def __init__(self) -> None:
         from django.contrib.auth import get_user_model
 
-        from notifications import api
+        from notifications.store import api
 
         self.api = api
         # notify() takes user objects (as application code has them): load them once, not per call.
@@ -82,7 +82,7 @@ class Floor:
         from websockets.sync.client import connect
 
         from notifications.models import Notification
-        from notifications.rendering import render_new_frame
+        from notifications.web.rendering import render_new_frame
 
         self.ws = connect(url, compression=None)
         # The sync client leaves Nagle on (asyncio turns it off): without this, small control frames wait for
@@ -141,7 +141,7 @@ def main() -> None:
                 out = {"created": len(rows)}
             elif op == "versions":
                 # The version each user's page would carry in its socket URL (the bar just rendered).
-                from notifications.state import load_states
+                from notifications.store.state import load_states
 
                 out = {"versions": {str(k): s.version for k, s in load_states(cmd["uids"]).items()}}
             elif op == "ids":
