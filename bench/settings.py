@@ -39,7 +39,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "notifications": {"handlers": ["console"], "level": "WARNING"},
+        "notifications": {"handlers": ["console"], "level": "WARNING", "propagate": False},  # once, not twice
         # bench.restart waits for daphne's "Listening on ..." line (INFO) to know a process serves its socket.
         "daphne.server": {"handlers": ["console"], "level": os.environ.get("BENCH_DAPHNE_LOG", "WARNING")},
     },
