@@ -58,8 +58,11 @@ def e2e(session: nox.Session, django: str) -> None:
 @nox.session
 @nox.parametrize(("python", "django"), [NEWEST])
 def full(session: nox.Session, django: str) -> None:
+    """Every test on the newest pair, the browser tests under uvicorn (the production server the deployment
+    docs name; the README's test command runs them under daphne)."""
     install(session, django)
-    session.run("python", "-m", "pytest", "-n", "auto", "-p", "no:cacheprovider", *session.posargs)
+    env = {"E2E_SERVER": "uvicorn"}
+    session.run("python", "-m", "pytest", "-n", "auto", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 
 @nox.session(python=NEWEST[0], tags=["ci"])

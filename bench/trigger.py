@@ -82,6 +82,7 @@ class Floor:
         from websockets.sync.client import connect
 
         from notifications.models import Notification
+        from notifications.store.readers import site_reader
         from notifications.web.rendering import render_new_frame
 
         self.ws = connect(url, compression=None)
@@ -91,7 +92,7 @@ class Floor:
         now = timezone.now()
         # The product's frame for a typical notification, with the stamp where the message goes: same bytes.
         sample = Notification(pk=123456, recipient_id=1, message="@@MSG@@", created_at=now, updated_at=now)
-        self.template = render_new_frame(sample, 3)
+        self.template = render_new_frame(sample, 3, reader=site_reader())
 
     def send(self, uids: list[int] | None) -> int:
         seq, text = stamp()

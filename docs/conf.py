@@ -55,7 +55,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(django|channels|asgiref|datetime|collections\.abc|typing)(\..*)?"),
     (r"py:.*", r"(AbstractBaseUser|Model|QuerySet|HttpRequest|HttpResponse|Unpack|EmailMultiAlternatives)"),
     # Type variables and aliases of the app's signatures.
-    (r"py:.*", r"(P|R|UserPk|Recipients|notifications\.web\.visits\.V)"),
+    (r"py:.*", r"(P|R|UserPk|Recipients|notifications\.web\.visits\.[VM])"),
 ]
 
 html_theme = "furo"

@@ -93,7 +93,7 @@ def test_designer_sees_the_empty_bar_with_a_zero_badge(styleguide: Styleguide) -
     page = styleguide()
     badge = section(page, "state-empty").locator(".nb__toggle .nb__count")
     expect(badge).to_have_text("0")
-    expect(badge).to_have_attribute("aria-label", "0 unread notifications")
+    expect(badge).to_have_attribute("aria-label", "0 new notifications")
     expect(items(page, "state-empty")).to_have_count(0)
 
 
@@ -120,7 +120,7 @@ def test_designer_sees_99_plus_while_the_badge_keeps_the_exact_count(
     badge = section(page, "state-many-unread").locator(".nb__toggle .nb__count")
     expect(badge).to_have_text("128")  # the contract: the exact integer
     expect(badge).to_have_attribute("data-overflow", "true")
-    expect(badge).to_have_attribute("aria-label", "128 unread notifications")
+    expect(badge).to_have_attribute("aria-label", "128 new notifications")
     assert css(badge, "content", "::after") == '"99+"'  # what the eye reads
     assert css(badge, "font-size") == "0px"  # the integer itself takes no room
     expect(panel_items(page, "state-many-unread")).to_have_count(3)
@@ -200,12 +200,13 @@ def test_designer_sees_read_items_quieter_than_unread(styleguide: Styleguide) ->
     assert read_weight < int(css(unread.locator(".nb-item__message"), "font-weight"))
 
 
-def test_designer_sees_archived_items_without_buttons(styleguide: Styleguide) -> None:
+def test_designer_sees_archived_items_with_restore_only(styleguide: Styleguide) -> None:
     page = styleguide()
     archived = items(page, "state-archived")
     expect(archived).to_have_attribute("id", re.compile(r"^history-notification-\d+$"))
     expect(archived).to_have_attribute("data-read", "true")
-    expect(archived.get_by_role("button")).to_have_count(0)
+    expect(archived.get_by_role("button")).to_have_count(1)
+    expect(archived.get_by_role("button")).to_have_accessible_name(re.compile("^Restore"))
 
 
 def test_designer_sees_history_items_with_plain_forms_and_their_own_ids(

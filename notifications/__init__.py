@@ -10,7 +10,7 @@ Public API (imported lazily, so ``import notifications`` works before the app re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 #: The release (pyproject.toml reads it from here; CHANGELOG.md says what each one brought).
 __version__ = "0.2.0.dev0"
@@ -22,6 +22,8 @@ __all__ = [
     "amark_all_read",
     "amark_read",
     "amark_read_for",
+    "amark_seen",
+    "amark_unread",
     "amute",
     "anotify",
     "anotify_all",
@@ -31,7 +33,10 @@ __all__ = [
     "arecheck_logins",
     "arefresh_all",
     "aresolve",
+    "arestore",
     "asend_digests",
+    "asend_unread_emails",
+    "asnooze",
     "asubscribe",
     "aunmute",
     "aunsubscribe",
@@ -42,6 +47,8 @@ __all__ = [
     "mark_read",
     "mark_read_about",
     "mark_read_for",
+    "mark_seen",
+    "mark_unread",
     "mute",
     "notify",
     "notify_all",
@@ -50,8 +57,11 @@ __all__ = [
     "recheck_logins",
     "refresh_all",
     "resolve",
+    "restore",
     "save_choices",
     "send_digests",
+    "send_unread_emails",
+    "snooze",
     "subscribe",
     "unmute",
     "unsubscribe",
@@ -67,6 +77,8 @@ _ELSEWHERE = {
     "unmute": "store.preferences",
     "send_digests": "mail.digests",
     "asend_digests": "mail.digests",
+    "send_unread_emails": "mail.unread",
+    "asend_unread_emails": "mail.unread",
     "subscribe": "store.subscriptions",
     "unsubscribe": "store.subscriptions",
     "is_subscribed": "store.subscriptions",
@@ -77,12 +89,15 @@ _ELSEWHERE = {
 
 if TYPE_CHECKING:
     from .mail.digests import asend_digests, send_digests
+    from .mail.unread import asend_unread_emails, send_unread_emails
     from .store.api import (
         aarchive,
         adisconnect,
         amark_all_read,
         amark_read,
         amark_read_for,
+        amark_seen,
+        amark_unread,
         anotify,
         anotify_all,
         anotify_subscribers,
@@ -91,11 +106,15 @@ if TYPE_CHECKING:
         arecheck_logins,
         arefresh_all,
         aresolve,
+        arestore,
+        asnooze,
         disconnect,
         mark_all_read,
         mark_read,
         mark_read_about,
         mark_read_for,
+        mark_seen,
+        mark_unread,
         notify,
         notify_all,
         notify_subscribers,
@@ -103,12 +122,14 @@ if TYPE_CHECKING:
         recheck_logins,
         refresh_all,
         resolve,
+        restore,
+        snooze,
     )
     from .store.preferences import amute, aunmute, get_preferences, mute, save_choices, unmute
     from .store.subscriptions import ais_subscribed, asubscribe, aunsubscribe, is_subscribed, subscribe, unsubscribe
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in __all__:
         from importlib import import_module
 

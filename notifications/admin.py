@@ -6,11 +6,12 @@ action a project adds to its own user admin (the app never changes the user admi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,12 +22,17 @@ from .models import Level, Notification, NotificationQuerySet, Preferences, Subs
 from .store import api
 from .store.validation import validate_url
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 class ReadFilter(admin.SimpleListFilter):
     title = _("read")
     parameter_name = "read"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Notification]
+    ) -> list[tuple[str, StrPromise]]:
         return [
             ("no", pgettext_lazy("notifications filter", "Unread")),
             ("yes", pgettext_lazy("notifications filter", "Read")),
@@ -89,7 +95,9 @@ class SendForm(forms.Form):
 
 
 @admin.action(description=_("Send a notification to the selected users"))
-def send_notification(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+def send_notification(
+    modeladmin: admin.ModelAdmin[AbstractBaseUser], request: HttpRequest, queryset: QuerySet[AbstractBaseUser]
+) -> HttpResponse | None:
     """An admin action for the user admin: a form (message, level, link), then one notification per selected
     user. Opt in with ``actions = [send_notification]`` on your own ``UserAdmin``."""
     form = SendForm(request.POST if "message" in request.POST else None)

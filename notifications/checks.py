@@ -6,7 +6,7 @@ import importlib.util
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
@@ -36,7 +36,7 @@ def _layer_backend() -> str | None:
 
 
 @register(Tags.compatibility)
-def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if not _layer_backend():
         return [
             Error(
@@ -49,7 +49,7 @@ def check_channel_layer_configured(app_configs: Any, **kwargs: Any) -> list[Any]
 
 
 @register(Tags.compatibility)
-def check_channel_layer_installed(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_channel_layer_installed(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """channels-redis is an extra (``[redis]``): a layer naming it must find it installed."""
     backend = _layer_backend()
     if backend and backend.startswith("channels_redis.") and not _importable("channels_redis"):
@@ -65,7 +65,7 @@ def check_channel_layer_installed(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.compatibility, deploy=True)
-def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if _layer_backend() == IN_MEMORY:
         return [
             Warning(
@@ -81,8 +81,8 @@ def check_channel_layer_for_deployment(app_configs: Any, **kwargs: Any) -> list[
 
 
 @register(Tags.templates)
-def check_partials(app_configs: Any, **kwargs: Any) -> list[Any]:
-    errors = []
+def check_partials(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
     for name in (rendering.BAR_TEMPLATE, rendering.ITEM_TEMPLATE, rendering.STATE_FRAME_TEMPLATE):
         try:
             get_template(name)
@@ -101,7 +101,7 @@ def check_partials(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     try:
         conf.get("BAR_SIZE")
     except KeyError as error:
@@ -111,7 +111,7 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.urls)
-def check_urls(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_urls(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     try:
         reverse("notifications:history")
     except NoReverseMatch:
@@ -126,7 +126,7 @@ def check_urls(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.compatibility)
-def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if _layer_backend() == REDIS_CORE:
         return [
             Warning(
@@ -142,7 +142,7 @@ def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.compatibility)
-def check_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_namespace(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     try:
         value = conf.get("NAMESPACE")
     except KeyError:
@@ -159,7 +159,7 @@ def check_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.security, deploy=True)
-def check_shared_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_shared_namespace(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Group names are namespaced by a digest of SECRET_KEY: a key copied between projects shares groups."""
     if _layer_backend() not in (REDIS_CORE, REDIS_PUBSUB) or conf.get("NAMESPACE"):
         return []
@@ -182,7 +182,7 @@ def check_shared_namespace(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.compatibility)
-def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """``manage.py runserver`` serves WebSockets only as daphne's runserver, which must come first."""
     if not settings.DEBUG:
         return []  # production serves with daphne or uvicorn, not runserver
@@ -221,7 +221,7 @@ def check_runserver_serves_websockets(app_configs: Any, **kwargs: Any) -> list[A
 
 
 @register(Tags.compatibility)
-def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_kinds(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """NOTIFICATIONS["KINDS"]: a dict of names to dicts of known keys, valid levels, partials that exist."""
     from .models import Level
     from .store.kinds import GROUP_BY, KEYS
@@ -230,7 +230,7 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
         declared = conf.get("KINDS")
     except KeyError:
         return []  # reported by E003
-    errors: list[Any] = []
+    errors: list[CheckMessage] = []
 
     def error(message: str) -> None:
         hint = _("See the documentation: how-to, kinds, preferences and email digests.")
@@ -266,6 +266,10 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
             if key in options and not isinstance(options[key], bool):
                 # Translators: %(key)s is an option's name; True and False are Python values.
                 error(_("Kind %(name)s: %(key)s must be True or False.") % {**kind, "key": key})
+        after = options.get("email_unread_after")
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after <= 0):
+            # Translators: email_unread_after is an option's name and None a Python value: keep them as they are.
+            error(_("Kind %(name)s: email_unread_after must be a number of seconds above 0, or None.") % kind)
         if options.get("template"):
             try:
                 get_template(options["template"])
@@ -278,7 +282,7 @@ def check_kinds(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.models)
-def check_denied_target_models(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_denied_target_models(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """NOTIFICATIONS["DENIED_TARGET_MODELS"]: "app_label.ModelName" of installed models (a typo denies nothing)."""
     from django.apps import apps
 
@@ -286,7 +290,7 @@ def check_denied_target_models(app_configs: Any, **kwargs: Any) -> list[Any]:
         labels = conf.get("DENIED_TARGET_MODELS")
     except KeyError:
         return []  # reported by E003
-    errors = []
+    errors: list[CheckMessage] = []
     for label in labels:
         try:
             apps.get_model(label)
@@ -303,7 +307,7 @@ def check_denied_target_models(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register(Tags.security, deploy=True)
-def check_base_url(app_configs: Any, **kwargs: Any) -> list[Any]:
+def check_base_url(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     base = conf.get("BASE_URL")
     if not isinstance(base, str) or "://localhost" in base or "://127.0.0.1" in base:
         return [

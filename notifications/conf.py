@@ -17,6 +17,9 @@ from django.dispatch import receiver
 DEFAULTS: dict[str, Any] = {
     # Items rendered in the bar (on page load, on every (re)connect, after every state change).
     "BAR_SIZE": 10,
+    # What the badge (and the tab title's "(N)") counts: "unseen" (what no open panel has shown yet; opening the
+    # panel clears it in every tab) or "unread" (every unread item, until each is read).
+    "BADGE_COUNTS": "unseen",
     # Items per page on the history page (/notifications/).
     "PAGE_SIZE": 20,
     # Longest message accepted by notify(); longer input raises ValueError.
@@ -56,7 +59,8 @@ DEFAULTS: dict[str, Any] = {
     # {% block title %}). The default is a bare page with the bar.
     "BASE_TEMPLATE": "notifications/base.html",
     # Notification kinds: {"comment": {"label": "Comments", "level": "info", "template": "partials/...",
-    # "group_by": None | "kind" | "url" | "target", "email": True, "bar_default": True, "email_default": True}, ...}.
+    # "group_by": None | "kind" | "url" | "target", "email": True, "bar_default": True, "email_default": True,
+    # "tab": False (True: a tab of its own on the history page)}, ...}.
     # Every key of a kind is optional; see notifications/store/kinds.py and the documentation (docs/howto/kinds.md).
     "KINDS": {},
     # send_digests emails unread, un-emailed notifications at least this many seconds old.

@@ -36,6 +36,18 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def archived(self) -> NotificationQuerySet:
         return self.filter(archived_at__isnull=False)
 
+    def unseen(self) -> NotificationQuerySet:
+        """Neither seen in an open panel nor read: what the badge counts (``BADGE_COUNTS``)."""
+        return self.filter(seen_at__isnull=True, read_at__isnull=True)
+
+    def awake(self) -> NotificationQuerySet:
+        """Not snoozed, or its snooze is over: the bar shows it."""
+        return self.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=timezone.now()))
+
+    def snoozed(self) -> NotificationQuerySet:
+        """Snoozed until a time still to come: out of the bar until then."""
+        return self.filter(snoozed_until__gt=timezone.now())
+
     def visible(self) -> NotificationQuerySet:
         """Not muted: what the bar shows and counts (muted rows stay in the history only)."""
         return self.filter(muted=False)
@@ -79,6 +91,11 @@ class Notification(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # When an open panel showed it (the badge counts what nobody has seen yet; read stays per item).
+    seen_at = models.DateTimeField(_("seen"), null=True, blank=True)
+    # Out of the bar until then, when it comes back as new (its updated_at is set to this time, so it sorts as
+    # the newest then; every open tab's process wakes it, no cron job).
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
     # The answer to an item's actions ("Approved"), set once by resolve(); the buttons give way to it.
     resolution = models.CharField(_("resolution"), max_length=200, blank=True)
     # A project-declared kind (NOTIFICATIONS["KINDS"]) or any short string; "" when the caller gave none.
@@ -123,6 +140,24 @@ class Notification(models.Model):
             ),
             # "unread count": a partial index holding unread rows only, so it stays small.
             models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notif_recipient_unread"),
+            # The history's Archive tab, newest first (the index above holds no archived row).
+            models.Index(
+                fields=["recipient", "-updated_at", "-id"],
+                condition=Q(archived_at__isnull=False),
+                name="notif_recipient_archived",
+            ),
+            # "unseen count": the badge's.
+            models.Index(
+                fields=["recipient"],
+                condition=Q(seen_at__isnull=True, read_at__isnull=True),
+                name="notif_recipient_unseen",
+            ),
+            # The next snooze to end, per user.
+            models.Index(
+                fields=["recipient", "snoozed_until"],
+                condition=Q(snoozed_until__isnull=False),
+                name="notif_recipient_snoozed",
+            ),
             # Finding the open group a new notification joins.
             models.Index(
                 fields=["recipient", "group_key"],

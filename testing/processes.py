@@ -170,17 +170,30 @@ class DemoServer:
             DemoServer.log_paths.append(self.log_path)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)),
-                *self.daphne_args,
-                "demo.asgi:application",
-            ],
+            self.server_command(),
             env=self.env,
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, proc=self.proc)
+
+    def server_command(self) -> list[str]:
+        """daphne, or uvicorn when ``E2E_SERVER=uvicorn`` (the production server the deployment docs name):
+        CI runs the browser suite under each. daphne's ping options are passed on as uvicorn's."""
+        if self.env.get("E2E_SERVER", "daphne") == "uvicorn":
+            names = {"--ping-interval": "--ws-ping-interval", "--ping-timeout": "--ws-ping-timeout"}
+            args = [names.get(arg, arg) for arg in self.daphne_args]
+            return [
+                *(sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)),
+                *("--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", *args),
+                "demo.asgi:application",
+            ]
+        return [
+            *(sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)),
+            *self.daphne_args,
+            "demo.asgi:application",
+        ]
 
     def stop(self) -> None:
         self.close_commands()

@@ -11,6 +11,7 @@ from django.db import transaction
 from notifications import archive, mark_all_read, mark_read, notify, notify_all
 from notifications.live import delivery, protocol
 from notifications.models import Notification
+from notifications.store.readers import site_reader
 from notifications.store.state import load_state, load_states
 from testing.html import badge, elements, item, items, swaps
 
@@ -220,7 +221,7 @@ def test_resolve_answers_once_and_pushes_the_outcome(alice: Any, monkeypatch: An
     assert resolve(n, "Declined") is False  # the second answer is refused
     n.refresh_from_db()
     assert n.resolution == "Approved" and n.is_read
-    html = rendering.render_state_frame(load_state(alice))
+    html = rendering.render_state_frame(load_state(alice), reader=site_reader())
     assert "Approved" in html and not elements(html, hx_post="/a/")
     assert item(html, n.pk).attrs["data-resolved"] == "true"
 

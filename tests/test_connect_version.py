@@ -124,9 +124,9 @@ async def test_another_users_version_never_matches_nor_leaks(alice: Any, bob: An
 async def test_paused_live_updates_send_the_state_even_with_the_same_version(alice: Any) -> None:
     # live=False (the layer is down): the page's bar claims to be live, so the state (with the notice) is sent.
     await anotify(alice, "one")
-    pks, frame, _, _ = await consumers.state_frames.get((alice.pk, False, await version(alice)))
+    pks, frame, *_ = await consumers.state_frames.get((alice.pk, False, await version(alice)))
     assert is_state_frame(frame) and attr(frame, "notification-status", "data-live") == "false"
-    pks, frame, _, _ = await consumers.state_frames.get((alice.pk, True, await version(alice)))
+    pks, frame, *_ = await consumers.state_frames.get((alice.pk, True, await version(alice)))
     assert not is_state_frame(frame) and len(pks) == 1
 
 

@@ -182,8 +182,24 @@ def test_the_catalogues_hold_exactly_the_strings_of_the_sources(tmp_path: Path) 
     ],
 )
 def test_the_badge_speaks_the_active_language_in_the_right_plural(language: str, count: int, label: str) -> None:
-    with translation.override(language):
-        html = render_to_string("partials/notification_badge.html", {"unread_count": count})
+    with translation.override(language):  # BADGE_COUNTS = "unread": the badge counts unread items
+        html = render_to_string("partials/notification_badge.html", {"count": count, "badge_counts": "unread"})
+    assert attr(html, "notification-count", "aria-label") == label
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "label"),
+    [
+        ("de", 1, "1 neue Benachrichtigung"),
+        ("fr", 2, "2 nouvelles notifications"),
+        ("ar", 0, "لا توجد إشعارات جديدة"),
+        ("ar", 2, "إشعاران جديدان"),
+        ("ar", 11, "11 إشعارًا جديدًا"),
+    ],
+)
+def test_the_unseen_badge_speaks_of_new_notifications(language: str, count: int, label: str) -> None:
+    with translation.override(language):  # the default: the badge counts what no open panel has shown yet
+        html = render_to_string("partials/notification_badge.html", {"count": count, "badge_counts": "unseen"})
     assert attr(html, "notification-count", "aria-label") == label
 
 

@@ -38,6 +38,7 @@ MODULES = [
     "test_consumers",
     "test_digests",
     "test_faults",
+    "test_history",
     "test_locale",
     "test_preferences",
     "test_pushes",

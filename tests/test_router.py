@@ -112,7 +112,10 @@ async def test_a_subscription_that_failed_is_made_and_the_bar_refreshed_when_the
     failing = True
 
     async def join(key: str) -> bool:
-        return False if failing else await original(key)
+        if failing:
+            routing.failed.add(key)  # as a refused or timed-out subscription leaves it
+            return False
+        return await original(key)
 
     monkeypatch.setattr(routing, "join", join)
     async with connected(alice) as ws:
@@ -122,6 +125,30 @@ async def test_a_subscription_that_failed_is_made_and_the_bar_refreshed_when_the
         routing.refresh(await routing.retry())  # what the watchdog does after each probe that came back
         [status] = elements(await ws.receive_from(timeout=5), id="notification-status")
         assert status.attrs["data-live"] == "true"
+
+
+async def test_a_slow_subscription_holds_no_handshake_and_loses_no_frame(
+    alice: Any, either_layer: None, monkeypatch: Any
+) -> None:
+    """Found by the rolling-restart bench: thousands of handshakes at once queue their SUBSCRIBEs on one
+    connection; each waited for its own, timed out after PUSH_TIMEOUT, and the bars said "paused". Now a
+    handshake waits JOIN_WAIT at most, and the bar is read again once the subscription is made."""
+    routing = router.get()
+    original, release = routing.join, asyncio.Event()
+
+    async def slow_join(key: str) -> bool:
+        await release.wait()
+        return await original(key)
+
+    monkeypatch.setattr(routing, "join", slow_join)
+    async with asyncio.timeout(router.JOIN_WAIT + 2):
+        async with connected(alice) as ws:
+            [status] = elements(ws.state, id="notification-status")  # type: ignore[attr-defined]
+            assert status.attrs["data-live"] == "true"  # on its way, not failed
+            row = await database_sync_to_async(api.notify)(alice, "sent before the subscription")
+            release.set()
+            frame = await ws.receive_from(timeout=5)  # the bar read again: the item is in it
+            assert row.pk in pks(frame)
 
 
 async def test_a_notify_to_many_users_reaches_each_of_their_sockets_with_their_own_frame(

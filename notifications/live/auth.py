@@ -19,17 +19,18 @@ from typing import Any
 from channels.auth import AuthMiddleware as ChannelsAuthMiddleware
 from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.contrib.auth.base_user import AbstractBaseUser
 
 from . import credentials, db
 
 
-def _users(session_keys: list[str]) -> dict[str, Any]:
+def _users(session_keys: list[str]) -> dict[str, AbstractBaseUser | None]:
     """Each session's user (None: the session logs nobody in)."""
     found = credentials.session_users(session_keys)
     return {key: found.get(key) for key in session_keys}
 
 
-_session_users: db.Batched[str, Any] = db.Batched(_users)
+_session_users: db.Batched[str, AbstractBaseUser | None] = db.Batched(_users)
 
 
 class AuthMiddleware(ChannelsAuthMiddleware):  # type: ignore[misc]  # channels publishes no types

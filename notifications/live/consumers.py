@@ -14,23 +14,25 @@ means, are in ``protocol``.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.utils import await_many_dispatch
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError
 
 from .. import conf
 from ..models import Notification
-from ..store import api
+from ..store import UserPk, api, preferences
 from ..store.readers import Reader, readers, site_reader
 from ..store.state import load_states
 from ..web import rendering
@@ -47,21 +49,31 @@ except ImportError:  # another ASGI server: its own way of saying so, or none
 
 
 #: What a browser may ask for over the socket, and the API call that does it.
-ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
+ACTIONS: dict[str, Callable[[AbstractBaseUser, dict[str, Any]], object]] = {
     "read": lambda user, data: api.mark_read(user, data.get("id")),
     "archive": lambda user, data: api.archive(user, data.get("id")),
     "read_all": lambda user, data: api.mark_all_read(user),
+    "unread": lambda user, data: api.mark_unread(user, data.get("id")),
+    "restore": lambda user, data: api.restore(user, data.get("id")),
+    "snooze": lambda user, data: _snooze(user, data.get("id"), data.get("until")),
+    # What this tab's panel shows (the consumer puts its own list in: a browser names no ids).
+    "seen": lambda user, data: api.mark_seen(user, data["shown"]),
 }
+
+
+def _snooze(user: AbstractBaseUser, pk: object, choice: object) -> bool:
+    """A snooze a browser asks for: one of the offered choices only (the API also takes any time)."""
+    return isinstance(choice, str) and choice in preferences.SNOOZE_CHOICES and api.snooze(user, pk, choice)
 
 
 class ActionLimiter:
     """Actions per user in a sliding window, across all of the user's sockets in this process."""
 
     def __init__(self) -> None:
-        self.recent: defaultdict[Any, deque[float]] = defaultdict(deque)
+        self.recent: defaultdict[UserPk, deque[float]] = defaultdict(deque)
         self.pruned = time.monotonic()
 
-    def over_limit(self, user_pk: Any) -> bool:
+    def over_limit(self, user_pk: UserPk) -> bool:
         """Count one action of ``user_pk``; True if it goes over ``ACTION_RATE_LIMIT``."""
         now, window = time.monotonic(), conf.get("ACTION_RATE_WINDOW")
         if now - self.pruned > window:  # forget users who have been quiet for a whole window
@@ -81,11 +93,19 @@ REFOCUS_WINDOW = 10.0
 
 
 #: What a socket asks for its state frame: (user pk, live, the version its page shows or None).
-FrameRequest = tuple[Any, bool, str | None]
+FrameRequest = tuple[UserPk, bool, str | None]
 
 
-def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, tuple[list[int], str, int, Reader]]:
-    """Each request's items, frame, unread count and reader: the state, or only the live indicator if the tab
+class StateFrame(NamedTuple):
+    pks: list[int]  # the items the frame shows
+    html: str
+    badge: int  # what the badge shows
+    reader: Reader
+    wake_at: datetime.datetime | None  # when the user's next snoozed item comes back
+
+
+def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, StateFrame]:
+    """Each request's items, frame, badge count and reader: the state, or only the live indicator if the tab
     shows that state already. The users' states and readers are read together (three queries, see
     ``state.load_states``); each frame is rendered in its user's language and time zone.
 
@@ -99,12 +119,11 @@ def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, tuple[list
     frames = {}
     for pk, live, shown_version in requests:
         state, reader = states[pk], who[pk]
-        with reader.active():
-            if live and shown_version is not None and shown_version == state.version:
-                html = rendering.render_live_frame()
-            else:
-                html = rendering.render_state_frame(state, live=live)
-        frames[pk, live, shown_version] = (state.pks, html, state.unread_count, reader)
+        if live and shown_version is not None and shown_version == state.version:
+            html = rendering.render_live_frame(reader=reader)
+        else:
+            html = rendering.render_state_frame(state, live=live, reader=reader)
+        frames[pk, live, shown_version] = StateFrame(state.pks, html, state.badge, reader, state.wake_at)
     return frames
 
 
@@ -139,7 +158,7 @@ def _shown_version(scope: Any) -> str | None:
     return value if value and len(value) <= 64 and value.isascii() and value.isalnum() else None
 
 
-def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -> tuple[bool, object]:
+def _act(name: str, user: AbstractBaseUser, data: dict[str, Any], login: credentials.Login) -> tuple[bool, object]:
     """Run an action if the socket's login still holds: (True, what it returned), else (False, None) and
     nothing changes."""
     if not credentials.logins_hold([login])[0]:
@@ -147,11 +166,10 @@ def _act(name: str, user: Any, data: dict[str, Any], login: credentials.Login) -
     return True, ACTIONS[name](user, data)
 
 
-def _focus_frame(user: Any, pk: int | None, reader: Reader) -> str:
+def _focus_frame(user: AbstractBaseUser, pk: int | None, reader: Reader) -> str:
     """The focus part for the tab that acted: onto item ``pk``'s Dismiss (the history link if it is gone)."""
     item = Notification.objects.filter(recipient_id=user.pk, pk=pk).active().first() if pk else None
-    with reader.active():
-        return rendering.render_focus_frame(item)
+    return rendering.render_focus_frame(item, reader=reader)
 
 
 def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -230,8 +248,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
 
     async def send_state(self, shown_version: str | None = None) -> None:
         live = self.router.live(self)
-        pks, html, count, self.reader = await state_frames.get((self.user.pk, live, shown_version))
-        await self.apply_state(pks, html, count)
+        frame = await state_frames.get((self.user.pk, live, shown_version))
+        self.reader = frame.reader
+        self.router.wake(self, frame.wake_at)
+        await self.apply_state(frame.pks, frame.html, frame.badge)
 
     async def apply_state(
         self, pks: list[int], html: str, count: int | None = None, *, focus: int | None = None
@@ -252,7 +272,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         """The frame, plus this tab's title part when the frame carries a count and the page sent its title."""
         if count is None or not self.page_title:
             return html
-        return html + rendering.render_title_frame(self.page_title, count)
+        return html + rendering.render_title_frame(self.page_title, count, reader=self.reader or site_reader())
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """A frame that meets a tab closing at that moment (the browser left, the rate limit closed it) is an
@@ -295,6 +315,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             logger.warning("Ignoring frame from user %s: not a known action: %.200r", self.user.pk, text_data)
             return
         name, data = parsed
+        if name == "seen":
+            data["shown"] = list(self.shown)
         try:
             allowed, result = await db.writing(_act)(name, self.user, data, self.login)
         except DatabaseError as error:
@@ -323,7 +345,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         """This user's whole bar, after a change in any tab or device (and the focus, if this tab acted)."""
         focus = event.get("focus")
         pk = focus["pk"] if focus is not None and self.tab and focus["tab"] == self.tab else None
-        await self.apply_state(event["pks"], event["html"], event.get("count"), focus=pk)
+        if "wake" in event:
+            self.router.wake(self, datetime.datetime.fromtimestamp(event["wake"], datetime.UTC))
+        await self.apply_state(event["pks"], event["html"], event["count"], focus=pk)
 
     async def notification_change(self, event: protocol.Change) -> None:
         """One item of this user's bar changed: touch only it, so focus elsewhere in the list survives."""
@@ -335,6 +359,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         parts.append(event["count_html"])
         self.shown = list(event["pks"])
         await self.send(text_data=self._titled("".join(parts), event["count"]))
+
+    async def notification_count(self, event: protocol.Count) -> None:
+        """Only the badge changed (a panel was opened: seen)."""
+        if not self.closing:
+            await self.send(text_data=self._titled(event["html"], event["count"]))
 
     async def notification_recheck(self, event: protocol.Recheck) -> None:
         """The user row changed (password, is_active...): check this socket's login now."""

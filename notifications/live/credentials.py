@@ -17,8 +17,11 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+
+from ..store import UserPk
 
 DB_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -26,12 +29,12 @@ DB_ENGINE = "django.contrib.sessions.backends.db"
 class Login(NamedTuple):
     """What a socket knows of its login: the user, and the session key (None without a session)."""
 
-    user_pk: Any
+    user_pk: UserPk
     session_key: str | None
     has_session: bool = True
 
 
-def login_holds(user_pk: Any, session_key: str | None, *, has_session: bool = True) -> bool:
+def login_holds(user_pk: UserPk, session_key: str | None, *, has_session: bool = True) -> bool:
     """True while ``session_key`` still logs in the user ``user_pk`` and that user may still log in.
 
     ``has_session=False`` is for sockets authenticated without a session (a project's own middleware):
@@ -54,7 +57,7 @@ def logins_hold(logins: Sequence[Login]) -> list[bool]:
     return results
 
 
-def session_users(session_keys: Iterable[str]) -> dict[str, Any]:
+def session_users(session_keys: Iterable[str]) -> dict[str, AbstractBaseUser]:
     """The user each live session logs in now, by session key; a key that logs nobody in is left out."""
     sessions = _sessions(session_keys)
     wanted: dict[str, tuple[str | None, str]] = {}  # session key: (backend path, user pk)
@@ -63,7 +66,7 @@ def session_users(session_keys: Iterable[str]) -> dict[str, Any]:
         if pk is not None and isinstance(path, str) and path in settings.AUTHENTICATION_BACKENDS:
             wanted[key] = (path, str(pk))
     users = _users(set(wanted.values()))
-    found = {}
+    found: dict[str, AbstractBaseUser] = {}
     for key, want in wanted.items():
         user = users.get(want)
         if user is None:
@@ -87,9 +90,9 @@ def _sessions(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
     return {key: data for key, data in loaded.items() if data}
 
 
-def _users(wanted: set[tuple[str | None, str]]) -> dict[tuple[str | None, str], Any]:
+def _users(wanted: set[tuple[str | None, str]]) -> dict[tuple[str | None, str], AbstractBaseUser]:
     """The users each backend (None: no backend, just an active user) still returns for these pks."""
-    found: dict[tuple[str | None, str], Any] = {}
+    found: dict[tuple[str | None, str], AbstractBaseUser] = {}
     model = get_user_model()
     for path in {path for path, _ in wanted}:
         pks = [pk for p, pk in wanted if p == path]
@@ -108,11 +111,11 @@ def _users(wanted: set[tuple[str | None, str]]) -> dict[tuple[str | None, str], 
     return found
 
 
-def _is_active(user: Any) -> bool:
+def _is_active(user: AbstractBaseUser) -> bool:
     return getattr(user, "is_active", True)
 
 
-def _hash_matches(user: Any, session_hash: str | None) -> bool:
+def _hash_matches(user: AbstractBaseUser, session_hash: str | None) -> bool:
     if not session_hash:
         return False
     hashes = [user.get_session_auth_hash(), *getattr(user, "get_session_auth_fallback_hash", list)()]

@@ -57,7 +57,7 @@ async def asend(messages: Iterable[Addressed]) -> None:
             for message in batch:
                 await layer.group_send(group, message)
 
-    async def send_all() -> list[Any]:
+    async def send_all() -> list[BaseException | None]:
         return await asyncio.gather(*(send_group(g, b) for g, b in by_group.items()), return_exceptions=True)
 
     try:

@@ -7,6 +7,7 @@ projects on one Redis (any database number, default prefix) must never share a u
 
 from __future__ import annotations
 
+import datetime
 import re
 from functools import cache
 from typing import Any, Final, Literal, NotRequired, TypedDict
@@ -32,6 +33,7 @@ PUSH: Final = "notification.push"  # one new item for a user: forwarded unless t
 PUSHES: Final = "notification.pushes"  # one notify() to many users, to every process: each hands its sockets theirs
 STATE: Final = "notification.state"  # a user's whole bar, after a change
 CHANGE: Final = "notification.change"  # one item of a user's bar changed (read, dismissed)
+COUNT: Final = "notification.count"  # the badge changed, nothing else (the panel was opened: seen)
 CLOSE: Final = "notification.close"  # close the user's sockets (of one session, or all)
 RECHECK: Final = "notification.recheck"  # re-check the login of the user's sockets now (the user row changed)
 REFRESH: Final = "notification.refresh"  # every socket re-reads its bar
@@ -70,6 +72,7 @@ class State(TypedDict):
     html: str
     count: int | None
     focus: NotRequired[Focus]
+    wake: NotRequired[float]  # when the user's next snoozed item comes back (a POSIX timestamp)
 
 
 class ChangeParts(TypedDict):
@@ -86,6 +89,13 @@ class Change(ChangeParts):
     user: str
     pk: int
     pks: list[int]
+    count: int
+
+
+class Count(TypedDict):
+    type: Literal["notification.count"]
+    user: str
+    html: str  # the badge part (and "Mark all read")
     count: int
 
 
@@ -111,7 +121,7 @@ class Probe(TypedDict):
 
 
 #: A message for the sockets of one user.
-UserMessage = Push | State | Change | Close | Recheck
+UserMessage = Push | State | Change | Count | Close | Recheck
 #: Anything sent over the channel layer.
 Message = UserMessage | Pushes | Refresh | Probe
 
@@ -207,13 +217,22 @@ def pushes(html: str, count_parts: dict[int, str], items: dict[Any, tuple[int, i
 
 
 def state(
-    user_pk: object, pks: list[int], html: str, count: int | None = None, focus: tuple[str, int] | None = None
+    user_pk: object,
+    pks: list[int],
+    html: str,
+    count: int | None = None,
+    focus: tuple[str, int] | None = None,
+    *,
+    wake_at: datetime.datetime | None = None,
 ) -> State:
     """A user's whole bar; ``focus`` (a tab's name, an item's pk): that tab acted on that item, and gets its
-    keyboard focus back on it."""
+    keyboard focus back on it; ``wake_at``: when the user's next snoozed item comes back (every process with
+    a socket of the user wakes it then)."""
     message: State = {"type": STATE, "user": str(user_pk), "pks": pks, "html": html, "count": count}
     if focus is not None:
         message["focus"] = {"tab": focus[0], "pk": focus[1]}
+    if wake_at is not None:
+        message["wake"] = wake_at.timestamp()
     return message
 
 
@@ -221,6 +240,11 @@ def change(user_pk: object, pk: int, pks: list[int], count: int, parts: ChangePa
     """One item changed: ``parts`` holds its frame part, the badge part and, after a dismiss, the item that
     moves up into the bar."""
     return {"type": CHANGE, "user": str(user_pk), "pk": pk, "pks": pks, "count": count, **parts}
+
+
+def count(user_pk: object, html: str, count: int) -> Count:
+    """Only the badge changed (what an open panel showed is seen now): no list to touch in any tab."""
+    return {"type": COUNT, "user": str(user_pk), "html": html, "count": count}
 
 
 def close(user_pk: object, session_key: str | None, code: int = CLOSE_UNAUTHENTICATED) -> Close:

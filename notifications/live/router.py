@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import weakref
 from collections.abc import Iterator
@@ -30,6 +31,11 @@ from . import credentials, protocol
 from .watchdog import Watchdog
 
 logger = logging.getLogger("notifications")
+
+#: Seconds a handshake waits for its user's subscription before it reads the bar anyway.
+JOIN_WAIT = 0.5
+#: Seconds a subscription may take before it counts as failed (the watchdog tries again).
+JOIN_TIMEOUT = 15.0
 
 
 class Socket(Protocol):
@@ -49,11 +55,14 @@ class Router:
     def __init__(self) -> None:
         self.by_user: dict[str, set[Socket]] = {}
         self.subscribed: set[str] = set()  # the users whose group this process's channel is in
+        self.failed: set[str] = set()  # the users whose last subscription failed (their bars say "paused")
         self.channel: str | None = None
         self._opening: asyncio.Future[str] | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._probes: dict[int, asyncio.Future[None]] = {}
+        self._wakes: dict[str, asyncio.TimerHandle] = {}  # per user: the refresh when a snooze ends
+        self._joining: dict[str, asyncio.Task[None]] = {}  # per user: the subscription on its way
         self._probed = 0
         self.watchdog = Watchdog(self)
 
@@ -69,13 +78,26 @@ class Router:
 
     # Sockets --------------------------------------------------------------------------------------------------
 
-    async def add(self, socket: Socket) -> bool:
-        """Hand ``socket`` its user's messages from now on. False (logged) if the layer could not be reached:
-        the socket is served from the database alone until :meth:`retry` subscribes its user."""
+    async def add(self, socket: Socket) -> None:
+        """Hand ``socket`` its user's messages from now on, subscribing the process to the user's group if it is
+        not yet. Waits for that subscription ``JOIN_WAIT`` seconds at most: a handshake is never held up by a
+        busy or stuck layer. A subscription made later has the user's sockets re-read their bars (so nothing
+        sent meanwhile is missed); one that fails is tried again by the watchdog."""
         key = str(socket.user.pk)
         self.by_user.setdefault(key, set()).add(socket)
         self.watchdog.add(socket)
-        return await self.join(key)
+        if key in self.subscribed:
+            return
+        joining = self._joining.get(key)
+        if joining is None or joining.done():
+            joining = self._joining[key] = asyncio.create_task(self._join_late(key), name="notifications-join")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(joining), JOIN_WAIT)
+
+    async def _join_late(self, key: str) -> None:
+        started = asyncio.get_running_loop().time()
+        if await self.join(key) and asyncio.get_running_loop().time() - started >= JOIN_WAIT:
+            self.refresh([key])  # sockets that read their bars before the subscription read them again
 
     async def discard(self, socket: Socket) -> None:
         """``socket`` has ended; the user's group is left with their last socket, the layer with the last one."""
@@ -87,14 +109,41 @@ class Router:
         if sockets:
             return
         del self.by_user[key]
+        self._joining.pop(key, None)
+        self.failed.discard(key)
+        timer = self._wakes.pop(key, None)
+        if timer is not None:
+            timer.cancel()
         if not self.by_user:
             await self._stop()
         elif key in self.subscribed:
             await self._leave(key, self.channel)
 
+    def wake(self, socket: Socket, at: datetime.datetime | None) -> None:
+        """Have the sockets of ``socket``'s user here re-read their bars at ``at`` (when their next snoozed item
+        comes back), unless an earlier wake is due already. No job in the database: each process wakes its own."""
+        key = str(socket.user.pk)
+        timer = self._wakes.get(key)
+        if at is None or (timer is not None and timer.when() <= self._loop_time(at)):
+            return
+        if timer is not None:
+            timer.cancel()
+        self._wakes[key] = asyncio.get_running_loop().call_at(self._loop_time(at), self._wake, key)
+
+    def _wake(self, key: str) -> None:
+        self._wakes.pop(key, None)
+        self.refresh([key])
+
+    @staticmethod
+    def _loop_time(at: datetime.datetime) -> float:
+        # A little after the moment, so the bar's read finds the item awake.
+        delay = (at - datetime.datetime.now(datetime.UTC)).total_seconds() + 0.05
+        return asyncio.get_running_loop().time() + max(0.0, delay)
+
     def live(self, socket: Socket) -> bool:
-        """Whether messages for ``socket``'s user reach this process (as far as the watchdog knows)."""
-        return self.watchdog.layer_up and str(socket.user.pk) in self.subscribed
+        """Whether the layer answers (as far as the watchdog knows) and the user's subscription did not fail.
+        One still on its way does not make a bar say "paused": the bar is read again once it is made."""
+        return self.watchdog.layer_up and str(socket.user.pk) not in self.failed
 
     # The layer --------------------------------------------------------------------------------------------
 
@@ -106,21 +155,27 @@ class Router:
             if key not in self.by_user:  # the socket ended while this waited
                 return False
             try:
-                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                # Longer than a push may wait: a burst of handshakes (a restart's sockets coming back) queues
+                # thousands of SUBSCRIBEs on one connection, and a subscription that gave up too early would
+                # only be made again later.
+                async with asyncio.timeout(max(conf.get("PUSH_TIMEOUT"), JOIN_TIMEOUT)):
                     layer, channel = await self._open()
                     await layer.group_add(protocol.user_group(key), channel)
             except Exception as error:  # the layer is down: the watchdog's retry subscribes once it is back
                 logger.warning("Could not subscribe to the group of user %s: %r", key, error)
+                self.failed.add(key)
                 return False
             if channel != self.channel:  # the process left the layer meanwhile (its last socket ended)
                 return False
             self.subscribed.add(key)
+            self.failed.discard(key)
             return True
 
     async def retry(self) -> list[str]:
-        """Subscribe every user with sockets here whose subscription failed; their keys."""
-        done = [key for key in list(self.by_user) if key not in self.subscribed and await self.join(key)]
-        return done
+        """Subscribe every user with sockets here whose subscription failed (together); their keys."""
+        keys = [key for key in list(self.by_user) if key not in self.subscribed]
+        joined = await asyncio.gather(*(self.join(key) for key in keys))
+        return [key for key, ok in zip(keys, joined, strict=True) if ok]
 
     async def rejoin(self) -> None:
         """After an outage: subscribe everything again (a Redis that restarted has forgotten every group)."""

@@ -16,8 +16,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DatabaseError
@@ -58,7 +58,7 @@ class Watchdog:
         if not isinstance(get_channel_layer(), InMemoryChannelLayer | None):
             self._start("layer", self._watch_layer)
 
-    def _start(self, name: str, loop: Callable[[], Any]) -> None:
+    def _start(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         task = self._tasks.get(name)
         if task is None or task.done():
             self._tasks[name] = asyncio.create_task(loop(), name=f"notifications-{name}")
@@ -131,6 +131,10 @@ class Watchdog:
     # The channel layer ------------------------------------------------------------------------------------
 
     async def _watch_layer(self) -> None:
+        """Probe the layer. One lost probe is not an outage yet (a process busy with a burst of handshakes
+        answers late), but frames may have been lost with it: when the next probe comes back every socket
+        re-reads its bar. Two lost in a row are: the bars say live updates are paused until probes come back."""
+        misses = 0
         while self.router:
             await asyncio.sleep(conf.get("LAYER_CHECK_INTERVAL"))
             if await self.router.probe():
@@ -139,9 +143,17 @@ class Watchdog:
                     self.layer_up = True
                     await self.router.rejoin()
                     self.router.refresh()
+                elif misses:
+                    logger.warning(
+                        "A probe of the channel layer was lost: %d socket(s) re-read their bar.", len(self.router)
+                    )
+                    self.router.refresh()
                 else:  # the users whose subscription failed (at connect, in an outage): subscribed now
                     self.router.refresh(await self.router.retry())
-            elif self.layer_up:
+                misses = 0
+                continue
+            misses += 1
+            if misses >= 2 and self.layer_up:
                 logger.error("The channel layer does not answer: live updates are paused for open sockets.")
                 self.layer_up = False
                 await self._announce_offline()
@@ -153,16 +165,21 @@ class Watchdog:
                 await socket.send(text_data=frames.of(socket))
 
 
+class FrameRenderer(Protocol):
+    """A renderer of ``rendering`` for a frame without data of its own (``render_heartbeat_frame``...)."""
+
+    def __call__(self, *, reader: Reader) -> str: ...
+
+
 class PerReader:
     """A frame every socket gets, rendered once per language and time zone among them."""
 
-    def __init__(self, render: Callable[[], str]) -> None:
+    def __init__(self, render: FrameRenderer) -> None:
         self.render = render
         self.frames: dict[Reader, str] = {}
 
     def of(self, socket: Socket) -> str:
         reader = socket.reader or site_reader()
         if reader not in self.frames:
-            with reader.active():
-                self.frames[reader] = self.render()
+            self.frames[reader] = self.render(reader=reader)
         return self.frames[reader]

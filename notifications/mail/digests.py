@@ -15,14 +15,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import mail as mail_module
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -30,10 +31,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import conf
-from ..models import Notification, Preferences
+from ..models import Notification, NotificationQuerySet, Preferences
+from ..store import UserPk
 from ..store.kinds import get_kind
 from ..store.preferences import email_enabled
-from ..store.readers import reader_of
+from ..store.readers import Reader, reader_of
 from ..store.state import annotate, chunks
 
 logger = logging.getLogger(__name__)
@@ -53,9 +55,12 @@ class Result:
     emails: int = 0
     notifications: int = 0
     skipped: int = 0
+    #: :func:`~notifications.send_digests` only: the emails of the unread pass it runs first
+    #: (:func:`~notifications.send_unread_emails`).
+    unread_emails: int = 0
 
 
-def unsubscribe_token(user_pk: Any) -> str:
+def unsubscribe_token(user_pk: UserPk) -> str:
     """A signed, timestamped token naming ``user_pk``: the unsubscribe link needs no session."""
     return signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).sign(str(user_pk))
 
@@ -69,12 +74,12 @@ def user_pk_from_token(token: str) -> str | None:
         return None
 
 
-def unsubscribe_url(user_pk: Any) -> str:
+def unsubscribe_url(user_pk: UserPk) -> str:
     base: str = conf.get("BASE_URL")
     return urljoin(base, reverse("notifications:unsubscribe", args=[unsubscribe_token(user_pk)]))
 
 
-def due(now: datetime.datetime | None = None) -> Any:
+def due(now: datetime.datetime | None = None) -> NotificationQuerySet:
     """Rows waiting for a digest: unread, not dismissed, never emailed, older than the delay."""
     cutoff = (now or timezone.now()) - datetime.timedelta(seconds=conf.get("DIGEST_DELAY"))
     return Notification.objects.filter(
@@ -82,7 +87,7 @@ def due(now: datetime.datetime | None = None) -> Any:
     )
 
 
-def claim(user_ids: Sequence[Any], now: datetime.datetime) -> dict[Any, list[Notification]]:
+def claim(user_ids: Sequence[UserPk], now: datetime.datetime) -> dict[UserPk, list[Notification]]:
     """Mark the due rows of ``user_ids`` emailed and return them per user; rows another host holds are skipped."""
     with transaction.atomic():
         rows = due(now).filter(recipient_id__in=user_ids)
@@ -95,14 +100,22 @@ def claim(user_ids: Sequence[Any], now: datetime.datetime) -> dict[Any, list[Not
             Notification.objects.filter(pk=0).update(emailed_at=now)
         found = list(rows.order_by("recipient_id", "created_at", "id"))
         Notification.objects.filter(pk__in=[n.pk for n in found]).update(emailed_at=now)
-    per_user: dict[Any, list[Notification]] = defaultdict(list)
+    per_user: dict[UserPk, list[Notification]] = defaultdict(list)
     for n in found:
         per_user[n.recipient_id].append(n)
     return per_user
 
 
-def build_message(user: Any, notifications: Sequence[Notification]) -> EmailMultiAlternatives:
-    """One user's digest: subject, plain text and HTML from overridable templates, RFC 8058 headers."""
+def build_message(
+    user: AbstractBaseUser, notifications: Sequence[Notification], *, reader: Reader
+) -> EmailMultiAlternatives:
+    """One user's digest: subject, plain text and HTML from overridable templates, RFC 8058 headers; in
+    ``reader``'s language and time zone (what was active before stays so)."""
+    with reader.active():
+        return _build_message(user, notifications)
+
+
+def _build_message(user: AbstractBaseUser, notifications: Sequence[Notification]) -> EmailMultiAlternatives:
     limit = conf.get("DIGEST_MAX_ITEMS")
     for n in notifications:
         # Links in an email must be absolute; an absolute url (an allowed host) stays as it is.
@@ -123,7 +136,7 @@ def build_message(user: Any, notifications: Sequence[Notification]) -> EmailMult
         subject=subject,
         body=render_to_string(TEXT_TEMPLATE, context),
         from_email=conf.get("DIGEST_FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
+        to=[str(getattr(user, "email", ""))],  # the sender skips a user without one
         headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     message.attach_alternative(render_to_string(HTML_TEMPLATE, context), "text/html")
@@ -131,9 +144,14 @@ def build_message(user: Any, notifications: Sequence[Notification]) -> EmailMult
 
 
 def send_digests(now: datetime.datetime | None = None) -> Result:
-    """Email every user their digest; idempotent (a second run right after sends nothing)."""
+    """Email every user their digest; idempotent (a second run right after sends nothing).
+
+    First it sends the notifications whose kind asks for an email when still unread
+    (:func:`~notifications.send_unread_emails`, counted in ``unread_emails``); the digest never repeats them."""
+    from .unread import send_unread_emails
+
     now = now or timezone.now()
-    result = Result()
+    result = Result(unread_emails=send_unread_emails(now).emails)
     user_ids = sorted(set(due(now).values_list("recipient_id", flat=True).order_by()))
     users_model = get_user_model()
     mail = _mail_connection()
@@ -150,12 +168,11 @@ def send_digests(now: datetime.datetime | None = None) -> Result:
                 choice = prefs.get(pk) or Preferences(user_id=pk)
                 wanted = [n for n in rows if email_enabled(choice, get_kind(n.kind))]
                 address = getattr(user, "email", "")
-                if not wanted or not address or not getattr(user, "is_active", True):
+                if user is None or not wanted or not address or not getattr(user, "is_active", True):
                     result.skipped += 1
                     continue
                 try:
-                    with reader_of(choice).active():  # in the recipient's language and time zone
-                        message = build_message(user, wanted)
+                    message = build_message(user, wanted, reader=reader_of(choice))
                     mail.send_messages([message])
                 except Exception:
                     # At most once, but not never: give the rows back so the next run tries again.
@@ -167,7 +184,7 @@ def send_digests(now: datetime.datetime | None = None) -> Result:
     return result
 
 
-def _mail_connection() -> Any:
+def _mail_connection() -> BaseEmailBackend:
     """The default mailer: ``mailers.default`` from Django 6.1 (MAILERS), ``get_connection()`` before."""
     mailers = getattr(mail_module, "mailers", None)
     return mailers.default if mailers is not None else mail_module.get_connection()

@@ -6,6 +6,7 @@ async code. A push that fails loses nothing: the rows are the truth and every so
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
@@ -132,13 +133,62 @@ def notify_all(message: str = "", **fields: Unpack[Fields]) -> list[Notification
 
 def mark_read(user: AbstractBaseUser, pk: Any) -> bool:
     """Mark one of ``user``'s notifications read. False (and nothing changes) unless it is theirs and unread."""
-    return _change(user, pk, Notification.objects.unread(), read_at=timezone.now())
+    now = timezone.now()
+    return _change(user, pk, Notification.objects.unread(), read_at=now, seen_at=Coalesce("seen_at", Value(now)))
 
 
 def archive(user: AbstractBaseUser, pk: Any) -> bool:
     """Dismiss one of ``user``'s notifications (it leaves the bar, stays in history). Dismissed means read."""
     now = timezone.now()
     return _change(user, pk, Notification.objects.active(), archived_at=now, read_at=Coalesce("read_at", Value(now)))
+
+
+def mark_unread(user: AbstractBaseUser, pk: Any) -> bool:
+    """Mark one of ``user``'s read notifications unread again (and unseen: the badge counts it again)."""
+    changed = _update(user, pk, Notification.objects.read().active(), read_at=None, seen_at=None)
+    if changed:
+        push_state(user)
+    return changed
+
+
+def restore(user: AbstractBaseUser, pk: Any) -> bool:
+    """Bring one of ``user``'s archived notifications back into the bar (read, as it was archived)."""
+    changed = _update(user, pk, Notification.objects.archived(), archived_at=None)
+    if changed:
+        push_state(user)
+    return changed
+
+
+def snooze(user: AbstractBaseUser, pk: Any, until: datetime.datetime | str) -> bool:
+    """Take one of ``user``'s notifications out of the bar until ``until``.
+
+    ``until``: an aware time to come, or a name of :data:`~notifications.store.preferences.SNOOZE_CHOICES` in the
+    user's time zone. It comes back then as new (unread, unseen, on top) in every open tab, without a page
+    load: each server process wakes its users' snoozes itself."""
+    if isinstance(until, str):
+        until = preferences.snooze_until(until, readers([_user_pk(user)])[_user_pk(user)].time_zone)
+    if timezone.is_naive(until) or until <= timezone.now():
+        raise ValueError("a snooze must end at an aware time still to come")
+    start = Notification.objects.active()
+    changed = _update(user, pk, start, snoozed_until=until, updated_at=until, read_at=None, seen_at=None)
+    if changed:
+        push_state(user)
+    return changed
+
+
+def mark_seen(user: AbstractBaseUser, pks: Iterable[Any]) -> int:
+    """Mark those of ``pks`` (what an open panel shows) seen, if they are ``user``'s; every tab's badge follows."""
+    ids = [pk for pk in (parse_pk(value) for value in list(pks)[:MAX_SEEN]) if pk is not None]
+    if not ids:
+        return 0
+    changed = Notification.objects.filter(recipient_id=user.pk, pk__in=ids).unseen().update(seen_at=timezone.now())
+    if changed:  # only the badge: the open panel's list (its "just now", the keyboard focus in it) stays as it is
+        delivery.after_commit(partial(pushes.count, _user_pk(user)))
+    return changed
+
+
+#: Most items one "seen" marks (a panel shows BAR_SIZE, plus what "Load more" added).
+MAX_SEEN = 500
 
 
 def mark_all_read(user: AbstractBaseUser) -> int:
@@ -277,6 +327,26 @@ async def amark_read(user: AbstractBaseUser, pk: Any) -> bool:
 async def aarchive(user: AbstractBaseUser, pk: Any) -> bool:
     """Async :func:`archive`."""
     return await _in_thread(archive)(user, pk)
+
+
+async def amark_unread(user: AbstractBaseUser, pk: Any) -> bool:
+    """Async :func:`mark_unread`."""
+    return await _in_thread(mark_unread)(user, pk)
+
+
+async def arestore(user: AbstractBaseUser, pk: Any) -> bool:
+    """Async :func:`restore`."""
+    return await _in_thread(restore)(user, pk)
+
+
+async def asnooze(user: AbstractBaseUser, pk: Any, until: datetime.datetime | str) -> bool:
+    """Async :func:`snooze`."""
+    return await _in_thread(snooze)(user, pk, until)
+
+
+async def amark_seen(user: AbstractBaseUser, pks: Iterable[Any]) -> int:
+    """Async :func:`mark_seen`."""
+    return await _in_thread(mark_seen)(user, pks)
 
 
 async def amark_all_read(user: AbstractBaseUser) -> int:
@@ -475,14 +545,20 @@ def _count_up_groups(user_ids: Sequence[Any], fields: dict[str, Any], actor: str
 
 
 def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **values: Any) -> bool:
-    """Update one of ``user``'s rows if it is still in ``start`` (the state the change starts from); push on success.
+    """:func:`_update`, then push only the changed item (and the badge) to the user's tabs."""
+    parsed = parse_pk(pk)
+    if parsed is None or not _update(user, parsed, start, **values):
+        return False
+    delivery.after_commit(partial(pushes.change, user.pk, parsed))
+    return True
+
+
+def _update(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **values: Any) -> bool:
+    """Update one of ``user``'s rows if it is still in ``start`` (the state the change starts from).
 
     Someone else's id, an unknown id and a malformed id all give False and change nothing.
     """
     pk = parse_pk(pk)
     if pk is None:
         return False
-    changed = start.filter(recipient_id=user.pk, pk=pk).update(**values) > 0
-    if changed:
-        delivery.after_commit(partial(pushes.change, user.pk, pk))
-    return changed
+    return start.filter(recipient_id=user.pk, pk=pk).update(**values) > 0

@@ -12,13 +12,13 @@ import datetime
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Case, When
 from django.utils import timezone
 
 from .. import conf
 from ..models import Notification, SentKey
+from . import UserPk
 from .state import chunks
 
 
@@ -28,15 +28,15 @@ class Claim:
 
     key: str
     token: str
-    fresh: list[Any]
-    earlier: dict[Any, Notification] = field(default_factory=dict)
+    fresh: list[UserPk]
+    earlier: dict[UserPk, Notification] = field(default_factory=dict)
 
 
-def claim(user_ids: Sequence[Any], key: str, now: datetime.datetime) -> Claim:
+def claim(user_ids: Sequence[UserPk], key: str, now: datetime.datetime) -> Claim:
     """Claim ``key`` for each of ``user_ids`` (call inside the transaction that stores the notifications)."""
     token = secrets.token_hex(16)
     expires = now + datetime.timedelta(seconds=conf.get("KEY_WINDOW"))
-    won: set[Any] = set()
+    won: set[UserPk] = set()
     for chunk in chunks(user_ids):
         SentKey.objects.filter(recipient_id__in=chunk, key=key, expires_at__lte=now).delete()
         SentKey.objects.bulk_create(
@@ -54,7 +54,7 @@ def claim(user_ids: Sequence[Any], key: str, now: datetime.datetime) -> Claim:
     return result
 
 
-def record(claimed: Claim, rows: Mapping[Any, Notification]) -> None:
+def record(claimed: Claim, rows: Mapping[UserPk, Notification]) -> None:
     """Remember which notification each fresh key produced (what a repeated call returns)."""
     for chunk in chunks([pk for pk in claimed.fresh if pk in rows], 500):
         SentKey.objects.filter(recipient_id__in=chunk, key=claimed.key, token=claimed.token).update(

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -21,6 +21,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 
 from .. import conf
+
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.models import ContentType
+    from django_stubs_ext import StrPromise
 
 logger = logging.getLogger("notifications")
 
@@ -36,6 +40,8 @@ KEYS = {
     "email_default",
     "message",
     "grouped_message",
+    "email_unread_after",
+    "tab",
 }
 
 
@@ -50,18 +56,23 @@ class Kind:
     #: None: no grouping unless the caller passes group_key; "kind": one unread item per kind; "url": per url;
     #: "target": per object the notification is about (a thread).
     group_by: str | None = None
-    #: May this kind be emailed at all (in digests)?
+    #: May this kind be emailed at all (in digests, or when still unread)?
     email: bool = True
+    #: Seconds after which a notification of this kind that is still unread (and not dismissed) is emailed on
+    #: its own, by :func:`notifications.send_unread_emails`; None: only the digest emails it.
+    email_unread_after: int | None = None
     bar_default: bool = True
     email_default: bool = True
+    #: A tab of its own on the history page (``?show=kind:<name>``), beside Unread, All and Archive.
+    tab: bool = False
     #: The sentence, rendered in each reader's language: ``gettext_lazy("{actor} commented on {target}")``.
     #: Named fields: ``{actor}``, ``{target}``, ``{count}`` (the other actors) and the caller's ``params``.
-    message: Any = ""
+    message: str | StrPromise = ""
     #: The sentence of a grouped item with other actors: ``ngettext_lazy("{actor} and {count} other ...",
     #: "{actor} and {count} others ...", "count")``, or a (singular, plural) pair.
-    grouped_message: Any = ""
+    grouped_message: str | StrPromise | tuple[str, str] = ""
 
-    def group_key(self, url: str, target_type: Any = None, target_id: str = "") -> str:
+    def group_key(self, url: str, target_type: ContentType | None = None, target_id: str = "") -> str:
         if self.group_by == "kind":
             return f"kind:{self.name}"
         if self.group_by == "url":
@@ -70,7 +81,7 @@ class Kind:
             return f"kind:{self.name}:{target_type.pk}:{target_id}"
         return ""
 
-    def render_message(self, values: Mapping[str, Any]) -> str:
+    def render_message(self, values: Mapping[str, object]) -> str:
         """The kind's sentence in the active language, its fields filled from ``values`` ("" if it has none).
 
         A field the template names but ``values`` lacks renders as "{name}" (a kind's template changed while
@@ -79,10 +90,11 @@ class Kind:
         if not self.message:
             return ""
         values = _Fields({"actor": "", "target": "", "count": 0, **values})
-        template = self.grouped_message if values.get("count") and self.grouped_message else self.message
+        count = values["count"] if isinstance(values["count"], int | float) else 0  # the other actors
+        template = self.grouped_message if count and self.grouped_message else self.message
         try:
             if isinstance(template, tuple):
-                return ngettext(template[0], template[1], values["count"]).format_map(values)
+                return ngettext(template[0], template[1], count).format_map(values)
             if isinstance(template, str):  # a plain string: translated if the project's catalogue has it
                 return gettext(template).format_map(values)
             # gettext_lazy, or ngettext_lazy(..., "count"), whose format() picks the plural form from "count"
@@ -92,7 +104,7 @@ class Kind:
             return str(self.message)
 
 
-class _Fields(dict[str, Any]):
+class _Fields(dict[str, object]):
     def __missing__(self, name: str) -> str:
         return "{" + name + "}"
 

@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Preferences
+from . import UserPk
 from .kinds import Kind, all_kinds, get_kind
+from .readers import zone
 from .state import chunks
 
 #: Choices of the "mute everything" control: each button's whole label (translated as one sentence).
 MUTE_CHOICES = {"1h": _("Mute for 1 hour"), "8h": _("Mute for 8 hours"), "tomorrow": _("Mute until tomorrow")}
 
 
-def get_preferences(user: AbstractBaseUser | Any) -> Preferences:
+def get_preferences(user: AbstractBaseUser | UserPk) -> Preferences:
     """``user``'s preferences; an unsaved default row when they never chose anything."""
     pk = user.pk if isinstance(user, AbstractBaseUser) else user
     return Preferences.objects.filter(user_id=pk).first() or Preferences(user_id=pk)
@@ -47,17 +48,17 @@ def is_muted(prefs: Preferences, now: datetime.datetime | None = None) -> bool:
     return prefs.muted_until is not None and prefs.muted_until > (now or timezone.now())
 
 
-def load(user_ids: Sequence[Any]) -> dict[Any, Preferences]:
+def load(user_ids: Sequence[UserPk]) -> dict[UserPk, Preferences]:
     """The stored preferences of those of ``user_ids`` who have any (one query per 2,000 users)."""
-    rows: dict[Any, Preferences] = {}
+    rows: dict[UserPk, Preferences] = {}
     for chunk in chunks(list(user_ids)):
         rows.update((p.user_id, p) for p in Preferences.objects.filter(user_id__in=chunk))
     return rows
 
 
 def muted_recipients(
-    user_ids: Sequence[Any], kind_name: str, rows: Mapping[Any, Preferences] | None = None
-) -> set[Any]:
+    user_ids: Sequence[UserPk], kind_name: str, rows: Mapping[UserPk, Preferences] | None = None
+) -> set[UserPk]:
     """Which of ``user_ids`` get a notification of ``kind_name`` stored muted (``rows``: their :func:`load`)."""
     kind = get_kind(kind_name)
     now = timezone.now()
@@ -120,6 +121,28 @@ def mute_until(choice: str, now: datetime.datetime | None = None) -> datetime.da
     raise ValueError(f"unknown mute choice {choice!r}; expected one of {', '.join(MUTE_CHOICES)}")
 
 
+#: What "Snooze" offers, by name; :func:`snooze_until` says when each ends.
+SNOOZE_CHOICES = {"hour": _("In an hour"), "tomorrow": _("Tomorrow morning"), "week": _("Next week")}
+#: The hour a snooze until "tomorrow morning" or "next week" ends, in the reader's time zone.
+MORNING = datetime.time(9)
+
+
+def snooze_until(choice: str, zone_name: str = "", now: datetime.datetime | None = None) -> datetime.datetime:
+    """When a snooze choice ends: in an hour, tomorrow at 9:00 or next Monday at 9:00 in the time zone named
+    ``zone_name`` (the reader's; "" for the site's)."""
+    now = now or timezone.now()
+    if choice == "hour":
+        return now + datetime.timedelta(hours=1)
+    local = now.astimezone(zone(zone_name))
+    if choice == "tomorrow":
+        day = local.date() + datetime.timedelta(days=1)
+    elif choice == "week":
+        day = local.date() + datetime.timedelta(days=7 - local.weekday())
+    else:
+        raise ValueError(f"unknown snooze choice {choice!r}; expected one of {', '.join(SNOOZE_CHOICES)}")
+    return datetime.datetime.combine(day, MORNING, tzinfo=local.tzinfo)
+
+
 def mute(user: AbstractBaseUser, choice: str) -> Preferences:
     """Mute everything in the bar for a while.
 
@@ -137,8 +160,9 @@ def unmute(user: AbstractBaseUser) -> Preferences:
     return prefs
 
 
-def set_digest(user_pk: Any, enabled: bool) -> None:
-    """Turn ``user_pk``'s email digest on or off (the unsubscribe link's job; no user object needed)."""
+def set_digest(user_pk: UserPk | str, enabled: bool) -> None:
+    """Turn ``user_pk``'s email digest on or off (the unsubscribe link's job, whose token carries it as text; no user
+    object needed)."""
     from django.contrib.auth import get_user_model
 
     # A deleted user's link has nothing left to turn off (and must not fail on the foreign key).

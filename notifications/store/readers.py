@@ -1,8 +1,8 @@
 """Each reader's language and time zone: for their pages, their sockets' frames and their emails.
 
 The language is the user's own choice (preferences page), else the one their browser asked for on their last
-page view (remembered by :class:`notifications.middleware.ReaderMiddleware`, so frames and emails sent while they are away use it too),
-else ``settings.LANGUAGE_CODE``. The time zone is their choice, else ``settings.TIME_ZONE``.
+page view (remembered by :class:`notifications.middleware.ReaderMiddleware`, so frames and emails sent while they
+are away use it too), else ``settings.LANGUAGE_CODE``. The time zone is their choice, else ``settings.TIME_ZONE``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from ..models import Preferences
+from . import UserPk
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class Reader:
     time_zone: str = ""
 
     def activate(self, request: HttpRequest) -> None:
-        """For the rest of this request (what :class:`~notifications.middleware.ReaderMiddleware` does with a reader's choice)."""
+        """For the rest of this request (what :class:`~notifications.middleware.ReaderMiddleware` does with a
+        reader's choice)."""
         translation.activate(self.language)
         request.LANGUAGE_CODE = self.language
         timezone.activate(zone(self.time_zone))
@@ -71,7 +72,7 @@ def reader_of(prefs: Preferences | None) -> Reader:
     return Reader(language, prefs.time_zone)
 
 
-def readers(user_ids: Sequence[Any], rows: Mapping[Any, Preferences] | None = None) -> dict[Any, Reader]:
+def readers(user_ids: Sequence[UserPk], rows: Mapping[UserPk, Preferences] | None = None) -> dict[UserPk, Reader]:
     """Each user's :class:`Reader` (``rows``: their stored preferences, else read here: one query per 2,000)."""
     from .preferences import load
 

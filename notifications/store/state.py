@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, prefetch_related_objects
+from django.db.models import Count, Min, prefetch_related_objects
 
 from .. import conf
 from ..models import Notification, Subscription
@@ -29,6 +30,12 @@ class State:
     unread_count: int
     items: Sequence[Notification] = field(default_factory=list)
     user_pk: Any = field(default=None, compare=False)  # whose bar: part of the version
+    badge: int = -1  # what the badge shows (BADGE_COUNTS: unseen, or unread); left out: the unread count
+    wake_at: datetime.datetime | None = None  # when the user's next snoozed item comes back
+
+    def __post_init__(self) -> None:
+        if self.badge < 0:
+            object.__setattr__(self, "badge", self.unread_count)
 
     @property
     def pks(self) -> list[int]:
@@ -42,7 +49,7 @@ class State:
         covers the user (another user's version never matches), the unread count and every field an item
         shows, so any change between a page's render and its socket's connect sends the state.
         """
-        parts = [repr(self.user_pk), str(self.unread_count)]
+        parts = [repr(self.user_pk), str(self.unread_count), str(self.badge)]
         parts += (repr((n.pk, *n.shown())) for n in self.items)
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
@@ -70,37 +77,54 @@ def annotate(rows: Sequence[Notification]) -> Sequence[Notification]:
 
 
 def load_state(user: Any) -> State:
-    """One user's bar (two indexed queries, and :func:`annotate`'s when an item is about an object)."""
-    qs = Notification.objects.visible().filter(recipient_id=user.pk)
-    items = annotate(list(qs.active()[: conf.get("BAR_SIZE")]))
-    return State(unread_count=qs.unread().count(), items=items, user_pk=user.pk)
+    """One user's bar (:func:`load_states` for one user)."""
+    return load_states([user.pk])[user.pk]
 
 
-def unread_counts(user_ids: Sequence[int]) -> dict[int, int]:
-    """Unread count per user: one grouped query per :data:`CHUNK` users, never one per user."""
+def _counts(user_ids: Sequence[Any], rows: Any) -> dict[Any, int]:
     counts = dict.fromkeys(user_ids, 0)
     for chunk in chunks(user_ids):
-        rows = (
-            Notification.objects.visible()
-            .unread()
-            .filter(recipient_id__in=chunk)
-            .values_list("recipient_id")
-            .annotate(n=Count("id"))
-            .order_by()
+        counts.update(
+            rows.filter(recipient_id__in=chunk).values_list("recipient_id").annotate(n=Count("id")).order_by()
         )
-        counts.update(rows)
     return counts
 
 
+def unread_counts(user_ids: Sequence[Any]) -> dict[Any, int]:
+    """Unread count per user: one grouped query per :data:`CHUNK` users, never one per user."""
+    return _counts(user_ids, Notification.objects.visible().awake().unread())
+
+
+def badge_counts(user_ids: Sequence[Any]) -> dict[Any, int]:
+    """What each user's badge shows (``BADGE_COUNTS``): one grouped query per :data:`CHUNK` users."""
+    rows = Notification.objects.visible().awake()
+    return _counts(user_ids, rows.unseen() if conf.get("BADGE_COUNTS") == "unseen" else rows.unread())
+
+
+def wake_times(user_ids: Sequence[Any]) -> dict[Any, datetime.datetime]:
+    """When each user's next snoozed item comes back (users with none are left out)."""
+    found: dict[Any, datetime.datetime] = {}
+    for chunk in chunks(user_ids):
+        rows = Notification.objects.snoozed().active().filter(recipient_id__in=chunk)
+        found.update(rows.values_list("recipient_id").annotate(at=Min("snoozed_until")).order_by())
+    return found
+
+
 def load_states(user_ids: Iterable[Any]) -> dict[Any, State]:
-    """Many users' bars at once: :func:`latest_items` plus :func:`unread_counts` (two queries per chunk)."""
+    """Many users' bars at once: :func:`latest_items`, the unread and badge counts and the next wake (a few
+    grouped queries per chunk of users, never a query per user)."""
     ids = sorted(set(user_ids))
     items: dict[Any, list[Notification]] = defaultdict(list)
     for chunk in chunks(ids, UNION):
         for n in annotate(latest_items(chunk)):
             items[n.recipient_id].append(n)
-    counts = unread_counts(ids)
-    return {pk: State(unread_count=counts[pk], items=items[pk], user_pk=pk) for pk in ids}
+    unread = unread_counts(ids)
+    badges = badge_counts(ids) if conf.get("BADGE_COUNTS") == "unseen" else unread
+    wakes = wake_times(ids)
+    return {
+        pk: State(unread_count=unread[pk], items=items[pk], user_pk=pk, badge=badges[pk], wake_at=wakes.get(pk))
+        for pk in ids
+    }
 
 
 def latest_items(user_ids: Sequence[Any]) -> list[Notification]:
@@ -108,7 +132,7 @@ def latest_items(user_ids: Sequence[Any]) -> list[Notification]:
     :func:`load_state` once per user, joined by ``UNION ALL`` (a window function would rank every row a
     user has). Compiling a read costs ~0.3 ms, so it is compiled twice, not once per user: the parameters
     that differ between two users' reads are where each user's id goes."""
-    latest = Notification.objects.visible().active().order_by("-updated_at", "-id")
+    latest = Notification.objects.visible().active().awake().order_by("-updated_at", "-id")
     size = conf.get("BAR_SIZE")
     if len(user_ids) < 2:
         return [n for pk in user_ids for n in latest.filter(recipient_id=pk)[:size]]

@@ -20,11 +20,12 @@ from django.db.models.signals import post_delete
 
 from ..live import delivery, pushes
 from ..models import Notification, Subscription, ref
+from . import UserPk
 from .state import chunks
 from .validation import clean_object, clean_target
 
 
-def target_ref(obj: Any) -> tuple[ContentType, str]:
+def target_ref(obj: object) -> tuple[ContentType, str]:
     """``obj`` checked as a target (saved, allowed) and how rows point at it; watches it for deletion."""
     obj = clean_target(obj)
     watch(type(obj))
@@ -65,9 +66,9 @@ def followers(obj: models.Model) -> models.QuerySet[Subscription]:
     return Subscription.objects.filter(target_type=content_type, target_id=pk)
 
 
-def following_among(user_ids: Sequence[Any], content_type_id: int, pk: str) -> set[Any]:
+def following_among(user_ids: Sequence[UserPk], content_type_id: int, pk: str) -> set[UserPk]:
     """Which of ``user_ids`` follow the object (one query per 2,000 users)."""
-    found: set[Any] = set()
+    found: set[UserPk] = set()
     for chunk in chunks(user_ids):
         rows = Subscription.objects.filter(target_type_id=content_type_id, target_id=pk, user_id__in=chunk)
         found.update(rows.values_list("user_id", flat=True))
@@ -91,7 +92,7 @@ def prune_orphans() -> int:
     return deleted
 
 
-def _show_in_bar(user_pk: Any, content_type: ContentType, pk: str) -> None:
+def _show_in_bar(user_pk: UserPk, content_type: ContentType, pk: str) -> None:
     """After a follow or an unfollow: the user's tabs show it on their items about the object, if any."""
     items = Notification.objects.visible().active().filter(recipient_id=user_pk, target_type=content_type, target_id=pk)
     if items.exists():

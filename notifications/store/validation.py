@@ -8,7 +8,6 @@ same rule; click-through checks the stored URL again before redirecting.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model
@@ -18,14 +17,14 @@ from django.utils.translation import gettext as _
 from .. import conf
 
 
-def clean_choice(value: Any, *, field: str, choices: Iterable[str]) -> str:
+def clean_choice(value: object, *, field: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     if value not in choices:
         raise ValueError(f"{field} must be one of {', '.join(choices)}, not {value!r}")
     return str(value)
 
 
-def clean_text(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
+def clean_text(value: object, *, field: str, max_length: int, required: bool = False) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{field} must be a str, not {type(value).__name__}")
     text: str = value.strip()
@@ -65,7 +64,7 @@ def clean_actions(actions: Iterable[Mapping[str, str]] | None) -> list[dict[str,
     return cleaned
 
 
-def clean_params(params: Mapping[str, Any] | None) -> dict[str, str | int | float]:
+def clean_params(params: Mapping[str, object] | None) -> dict[str, str | int | float]:
     """A kind's message parameters: names to plain values (stored as JSON, shown through autoescaping)."""
     cleaned: dict[str, str | int | float] = {}
     for name, value in (params or {}).items():
@@ -79,7 +78,7 @@ def clean_params(params: Mapping[str, Any] | None) -> dict[str, str | int | floa
     return cleaned
 
 
-def clean_object(obj: Any, *, field: str) -> Model:
+def clean_object(obj: object, *, field: str) -> Model:
     """A saved model instance (a notification's target or actor, a thing to follow)."""
     if not isinstance(obj, Model):
         raise TypeError(f"{field} must be a saved model instance, not {type(obj).__name__}")
@@ -88,7 +87,7 @@ def clean_object(obj: Any, *, field: str) -> Model:
     return obj
 
 
-def clean_target(obj: Any, *, field: str = "target") -> Model:
+def clean_target(obj: object, *, field: str = "target") -> Model:
     """:func:`clean_object`, and not of a model listed in ``NOTIFICATIONS["DENIED_TARGET_MODELS"]``."""
     checked = clean_object(obj, field=field)
     if checked._meta.label_lower in {label.lower() for label in conf.get("DENIED_TARGET_MODELS")}:
@@ -96,7 +95,7 @@ def clean_target(obj: Any, *, field: str = "target") -> Model:
     return checked
 
 
-def parse_pk(value: Any) -> int | None:
+def parse_pk(value: object) -> int | None:
     """A notification id from a form or a frame: a positive integer (or its digits), else None."""
     if isinstance(value, bool):
         return None
@@ -115,7 +114,7 @@ def validate_url(value: str) -> None:
         raise ValidationError(_("Not a safe link: %(error)s"), code="unsafe_url", params={"error": error}) from error
 
 
-def validate_actions(value: Any) -> None:
+def validate_actions(value: object) -> None:
     """Model validator: the rule of :func:`clean_actions` (a list of ``{"label", "url"}`` with safe URLs)."""
     if not isinstance(value, list):
         raise ValidationError(_("Actions must be a list."), code="invalid_actions")

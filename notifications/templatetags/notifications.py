@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import npgettext_lazy, pgettext
 
-from ..store import api
+from ..store import api, preferences
 from ..store.state import load_state
 from ..web import rendering
 
@@ -74,6 +74,12 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     # want str).
     delta = timesince(value, now, time_strings=AGO_UNITS, depth=1)  # type: ignore[arg-type]
     return pgettext("relative time", "%(delta)s ago") % {"delta": delta}
+
+
+@register.simple_tag
+def nb_snooze_choices() -> list[tuple[str, str]]:
+    """``{% nb_snooze_choices as choices %}``: what "Snooze" offers, as (value, label) pairs."""
+    return [(value, str(label)) for value, label in preferences.SNOOZE_CHOICES.items()]
 
 
 @register.filter

@@ -5,15 +5,21 @@ The same partials render the first page, the no-JS history page and the WebSocke
 (``hx-swap-oob`` targets the bar's ``*-slot`` elements), so the designer partials carry none. Frames are
 rendered once per recipient (never per tab) and forwarded unchanged by the consumer; only the tab title part
 differs per tab (the tabs of one user show different pages) and is rendered once per distinct title and count.
+
+Every renderer takes the reader it renders for (``reader=``, a :class:`~notifications.store.readers.Reader`) and
+renders in that reader's language and time zone, leaving whatever was active before as it was: a user's frames
+are rendered far from any request of theirs. The renderers of pages (the bar, an item, an action's answer) take
+``reader=None`` too, for the language and time zone a request has activated already.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -28,6 +34,8 @@ from django.utils.safestring import SafeString
 from .. import conf
 from ..live.protocol import ChangeParts
 from ..models import Notification
+from ..store import UserPk
+from ..store.readers import Reader
 from ..store.state import State
 
 logger = logging.getLogger("notifications")
@@ -63,26 +71,42 @@ def _context(**extra: Any) -> dict[str, Any]:
     return {
         "ws_path": conf.get("WEBSOCKET_PATH"),
         "bar_size": conf.get("BAR_SIZE"),
+        "badge_counts": conf.get("BADGE_COUNTS"),
         "stale_after": stale_after(),
         **extra,
     }
 
 
-def render_bar(state: State, request: HttpRequest | None = None, *, page_title: str = "") -> SafeString:
+def _render(
+    template: str, context: Mapping[str, object], reader: Reader | None, request: HttpRequest | None = None
+) -> SafeString:
+    """``template`` in ``reader``'s language and time zone (None: the ones active now)."""
+    with _as(reader):
+        return render_to_string(template, context, request=request)
+
+
+def _as(reader: Reader | None) -> contextlib.AbstractContextManager[None]:
+    """``reader``'s language and time zone while it lasts, then the ones before (None: nothing changes)."""
+    return contextlib.nullcontext() if reader is None else reader.active()
+
+
+def render_bar(
+    state: State, request: HttpRequest | None = None, *, page_title: str = "", reader: Reader | None = None
+) -> SafeString:
     """The whole bar, for a page's first render (``{% notification_bar %}``) and the reconnect view."""
     # tab: a random name for this page, so an action's answer can find the tab that acted (see protocol.state).
     context = _context(state=state, page_title=page_title[:MAX_PAGE_TITLE], tab=secrets.token_urlsafe(12))
-    return render_to_string(BAR_TEMPLATE, context, request=request)
+    return _render(BAR_TEMPLATE, context, reader, request)
 
 
-def render_item(notification: Notification, request: HttpRequest | None = None) -> str:
+def render_item(notification: Notification, request: HttpRequest | None = None, *, reader: Reader | None = None) -> str:
     """One item, as the bar and the history page show it."""
-    return render_to_string(ITEM_TEMPLATE, _context(notification=notification), request=request)
+    return _render(ITEM_TEMPLATE, _context(notification=notification), reader, request)
 
 
 def render_new_frames(
-    notifications: Sequence[Notification], unread_counts: Mapping[int, int]
-) -> Iterator[tuple[Notification, str]]:
+    notifications: Sequence[Notification], unread_counts: Mapping[UserPk, int], *, reader: Reader
+) -> list[tuple[Notification, str]]:
     """Frames for new notifications, one per recipient: the item on top of the list (cut to ``BAR_SIZE``),
     the toast, the badge.
 
@@ -93,34 +117,39 @@ def render_new_frames(
     shows the id some other way (``{{ notification.pk|intcomma }}``, a slug...) makes every frame render on its
     own, with an error logged.
     """
-    keys = [n.shown() for n in notifications]
-    alike = Counter(keys)
-    by_content: dict[tuple[Any, ...], Notification] = {}
-    shared = cache(lambda key: _shared_new_frame(by_content[key]))
-    for n, key in zip(notifications, keys, strict=True):
-        by_content.setdefault(key, n)
-        # A fragment no other recipient shares (one notify() for one user) is simply rendered: a stand-in
-        # render plus its check would cost two renders instead of one.
-        template = shared(key) if alike[key] > 1 else None
-        if template is None:  # alone, or the stand-in cannot stand in: this one is rendered on its own
-            yield n, render_new_frame(n, unread_counts[n.recipient_id])
-        else:
-            yield n, fill_new_frame(template, n.pk) + render_count_frame(unread_counts[n.recipient_id])
+    with reader.active():
+        keys = [n.shown() for n in notifications]
+        alike = Counter(keys)
+        by_content: dict[tuple[object, ...], Notification] = {}
+        shared = cache(lambda key: _shared_new_frame(by_content[key], reader))
+        frames = []
+        for n, key in zip(notifications, keys, strict=True):
+            by_content.setdefault(key, n)
+            # A fragment no other recipient shares (one notify() for one user) is simply rendered: a stand-in
+            # render plus its check would cost two renders instead of one.
+            template = shared(key) if alike[key] > 1 else None
+            count = render_count_frame(unread_counts[n.recipient_id], reader=reader)
+            if template is None:  # alone, or the stand-in cannot stand in: this one is rendered on its own
+                frames.append((n, _render_new(n) + count))
+            else:
+                frames.append((n, fill_new_frame(template, n.pk) + count))
+        return frames
 
 
 def render_shared_new_frame(
-    notifications: Sequence[Notification], unread_counts: Mapping[int, int]
+    notifications: Sequence[Notification], unread_counts: Mapping[UserPk, int], *, reader: Reader
 ) -> tuple[str, dict[int, str]] | None:
     """For the items of one notify() to many users: the new-item frame with a stand-in id (for
     :func:`fill_new_frame`) and the count part of each distinct unread count. None when the items differ in
     what they show, or the stand-in cannot stand in (see :func:`render_new_frames`)."""
-    if not notifications or len({n.shown() for n in notifications}) != 1:
-        return None
-    template = _shared_new_frame(notifications[0])
+    with reader.active():
+        if not notifications or len({n.shown() for n in notifications}) != 1:
+            return None
+        template = _shared_new_frame(notifications[0], reader)
     if template is None:
         return None
     counts = {unread_counts[n.recipient_id] for n in notifications}
-    return template, {count: render_count_frame(count) for count in counts}
+    return template, {count: render_count_frame(count, reader=reader) for count in counts}
 
 
 def fill_new_frame(template: str, pk: int) -> str:
@@ -128,28 +157,37 @@ def fill_new_frame(template: str, pk: int) -> str:
     return template.replace(_STAND_IN, str(pk))
 
 
-def render_new_frame(notification: Notification, unread_count: int) -> str:
+def render_new_frame(notification: Notification, unread_count: int, *, reader: Reader) -> str:
     """The whole frame for one new notification, rendered on its own: what :func:`render_new_frames` sends
     when ids cannot be substituted, and the reference its shared render must equal."""
-    return _render_new(notification) + render_count_frame(unread_count)
+    with reader.active():
+        return _render_new(notification) + render_count_frame(unread_count, reader=reader)
 
 
-def render_count_frame(unread_count: int) -> str:
-    """The frame part for a new unread count: the badge and "Mark all read" (rendered once per count and
-    language in a process: a notify() to 40 users has about 10 distinct counts, each a render of ~0.3 ms)."""
-    return _count_frame(unread_count, translation.get_language())
-
-
-@lru_cache(maxsize=1024)
-def _count_frame(unread_count: int, language: str | None) -> str:
-    # ``language`` is only part of the key: the partials translate their words in the active language.
-    return render_to_string(COUNT_FRAME_TEMPLATE, _context(unread_count=unread_count))
+def render_count_frame(count: int, *, reader: Reader, unread: bool = True) -> str:
+    """The frame part for a new badge count and whether anything is unread: the badge and "Mark all read"
+    (rendered once per count and language in a process: a notify() to 40 users has about 10 distinct counts,
+    each a render of ~0.3 ms). A new item is unread: its frames leave ``unread`` true."""
+    return _count_frame(count, unread, reader.language)
 
 
 @lru_cache(maxsize=1024)
-def render_title_frame(page_title: str, unread_count: int) -> str:
-    """One tab's title part: "(N) page title" (rendered once per distinct pair in a process)."""
-    return render_to_string(TITLE_FRAME_TEMPLATE, {"page_title": page_title, "unread_count": unread_count})
+def _count_frame(count: int, unread: bool, language: str) -> str:
+    # It shows no time: one render per language, whatever the readers' time zones.
+    with translation.override(language):
+        context = _context(count=count, unread_count=int(unread), badge_counts=conf.get("BADGE_COUNTS"))
+        return render_to_string(COUNT_FRAME_TEMPLATE, context)
+
+
+def render_title_frame(page_title: str, unread_count: int, *, reader: Reader) -> str:
+    """One tab's title part: "(N) page title" (rendered once per distinct pair and language in a process)."""
+    return _title_frame(page_title, unread_count, reader.language)
+
+
+@lru_cache(maxsize=1024)
+def _title_frame(page_title: str, unread_count: int, language: str) -> str:
+    with translation.override(language):
+        return render_to_string(TITLE_FRAME_TEMPLATE, {"page_title": page_title, "unread_count": unread_count})
 
 
 @receiver(setting_changed)
@@ -157,63 +195,65 @@ def render_title_frame(page_title: str, unread_count: int) -> str:
 def _forget_frames(**kwargs: Any) -> None:
     """A setting (tests) or a template file (the dev server's autoreload) changed: render the frames again."""
     _count_frame.cache_clear()
-    render_title_frame.cache_clear()
+    _title_frame.cache_clear()
     _substitution_holds.clear()
 
 
-def render_change_parts(notification: Notification, state: State) -> ChangeParts:
+def render_change_parts(notification: Notification, state: State, *, reader: Reader) -> ChangeParts:
     """The parts of the frame for one changed item (see :func:`protocol.change`); ``state``: the bar after it."""
     removed = notification.is_archived
     parts: ChangeParts = {
-        "item": render_to_string(CHANGE_FRAME_TEMPLATE, _context(notification=notification, removed=removed)),
-        "count_html": render_count_frame(state.unread_count),
+        "item": _render(CHANGE_FRAME_TEMPLATE, _context(notification=notification, removed=removed), reader),
+        "count_html": render_count_frame(state.badge, reader=reader, unread=state.unread_count > 0),
         "tail_pk": None,
         "tail": "",
     }
     if removed and len(state.items) == conf.get("BAR_SIZE"):
         tail = state.items[-1]
-        parts["tail_pk"], parts["tail"] = tail.pk, render_to_string(TAIL_FRAME_TEMPLATE, _context(notification=tail))
+        parts["tail_pk"], parts["tail"] = tail.pk, _render(TAIL_FRAME_TEMPLATE, _context(notification=tail), reader)
     return parts
 
 
-def render_controls(notification: Notification, autofocus: str, request: HttpRequest | None = None) -> str:
+def render_controls(
+    notification: Notification, autofocus: str, request: HttpRequest | None = None, *, reader: Reader | None = None
+) -> str:
     """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused."""
     context = _context(notification=notification, autofocus=autofocus, live=True)
-    return render_to_string(CONTROLS_TEMPLATE, context, request=request)
+    return _render(CONTROLS_TEMPLATE, context, reader, request)
 
 
-def render_history_link(request: HttpRequest | None = None) -> str:
+def render_history_link(request: HttpRequest | None = None, *, reader: Reader | None = None) -> str:
     """For the tab that dismissed the last item of its bar: the history link, focused."""
-    return render_to_string(HISTORY_LINK_TEMPLATE, {"autofocus": True}, request=request)
+    return _render(HISTORY_LINK_TEMPLATE, {"autofocus": True}, reader, request)
 
 
-def render_focus_frame(notification: Notification | None) -> str:
+def render_focus_frame(notification: Notification | None, *, reader: Reader) -> str:
     """For the tab that acted (its "Mark all read", an answer to an item's action), appended to the state frame
     that shows the outcome: the focus on ``notification``'s Dismiss, else the history link."""
-    return render_to_string(FOCUS_FRAME_TEMPLATE, _context(notification=notification))
+    return _render(FOCUS_FRAME_TEMPLATE, _context(notification=notification), reader)
 
 
-def render_state_frame(state: State, *, live: bool = True) -> str:
+def render_state_frame(state: State, *, live: bool = True, reader: Reader) -> str:
     """The frame that replaces the bar's badge and list with ``state`` (on connect, after any change).
 
     ``live=False`` also shows that live updates are paused (the channel layer cannot be reached).
     """
-    return render_to_string(STATE_FRAME_TEMPLATE, _context(state=state, live=live))
+    return _render(STATE_FRAME_TEMPLATE, _context(state=state, live=live), reader)
 
 
-def render_offline_frame() -> str:
+def render_offline_frame(*, reader: Reader) -> str:
     """The frame that tells an open bar its live updates are paused (the channel layer cannot be reached)."""
-    return render_to_string(STATUS_FRAME_TEMPLATE, {"live": False})
+    return _render(STATUS_FRAME_TEMPLATE, {"live": False}, reader)
 
 
-def render_live_frame() -> str:
+def render_live_frame(*, reader: Reader) -> str:
     """The frame for a socket whose page shows the current state already: live, and a fresh heartbeat clock."""
-    return render_to_string(LIVE_FRAME_TEMPLATE, {"live": True, "stale_after": stale_after()})
+    return _render(LIVE_FRAME_TEMPLATE, {"live": True, "stale_after": stale_after()}, reader)
 
 
-def render_heartbeat_frame() -> str:
+def render_heartbeat_frame(*, reader: Reader) -> str:
     """The frame each process sends its sockets every ``HEARTBEAT_INTERVAL`` seconds."""
-    return render_to_string(HEARTBEAT_FRAME_TEMPLATE, {"stale_after": stale_after()})
+    return _render(HEARTBEAT_FRAME_TEMPLATE, {"stale_after": stale_after()}, reader)
 
 
 # Render once, substitute ids ---------------------------------------------------------------------------------
@@ -223,18 +263,20 @@ _STAND_IN = str(2**53 - 111)
 
 
 def _render_new(n: Notification) -> str:
+    # In the language and time zone active now: the public renderers above activate their reader first.
     return render_to_string(NEW_FRAME_TEMPLATE, _context(notification=n))
 
 
-def _shared_new_frame(n: Notification) -> str | None:
-    """The new-item frame with the stand-in id, or None when substituting it would not give the real frame."""
+def _shared_new_frame(n: Notification, reader: Reader) -> str | None:
+    """The new-item frame with the stand-in id, or None when substituting it would not give the real frame
+    (``reader``: the one active now)."""
     if _STAND_IN in repr(n.shown()):  # the caller's own text holds the stand-in
         return None
     twin = copy.copy(n)
     twin.pk = int(_STAND_IN)
     html = _render_new(twin)
     # Checked against a real render once per partial and language in a process (each check is a render).
-    checked = (n.item_template, translation.get_language())
+    checked = (n.item_template, reader.language)
     if checked in _substitution_holds:
         return html
     if html.replace(_STAND_IN, str(n.pk)) != _render_new(n):
@@ -248,4 +290,4 @@ def _shared_new_frame(n: Notification) -> str | None:
 
 
 #: (item partial, language) whose new-item frame was found to take the stand-in id (cleared with the frames).
-_substitution_holds: set[tuple[str, str | None]] = set()
+_substitution_holds: set[tuple[str, str]] = set()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -23,7 +26,7 @@ from .. import conf
 from ..live import protocol
 from ..mail import digests
 from ..models import Notification
-from ..store import api, preferences, readers, subscriptions
+from ..store import api, inbox, preferences, readers, subscriptions
 from ..store.kinds import all_kinds
 from ..store.state import annotate, load_state
 from ..store.validation import is_safe_url
@@ -36,34 +39,45 @@ def _me(request: HttpRequest) -> AbstractBaseUser:
     return request.user
 
 
-FILTERS = {
-    "unread": lambda qs: qs.active().unread(),
-    "all": lambda qs: qs.active(),
-    "archived": lambda qs: qs.archived(),
-}
-
-
 @require_GET
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    """Every notification of the user, paginated, filtered by ?show=unread|all|archived."""
-    show = request.GET.get("show", "all")
-    if show not in FILTERS:
-        show = "all"
-    qs = FILTERS[show](Notification.objects.filter(recipient_id=request.user.pk))
-    page = Paginator(qs, conf.get("PAGE_SIZE")).get_page(request.GET.get("page"))
-    page.object_list = annotate(list(page.object_list))
-    return render(
-        request,
-        "notifications/history.html",
-        {
-            "page": page,
-            "show": show,
-            "filters": list(FILTERS),
+    """Every notification of the user, newest first, in tabs (``?show=unread|all|archived|kind:<name>``), a page
+    at a time: ``?before=<cursor>`` starts after the item the cursor names (a bad cursor: the newest). "Load
+    more" asks for the next page with htmx and gets that page's partial alone (no bar, no counts); without
+    JavaScript it is a link to the next page."""
+    show = inbox.tab_name(request.GET.get("show"))
+    before = request.GET.get("before") or None
+    page = _history_page(request, show, before)
+    if htmx(request).target == HISTORY_LIST_ID:  # "Load more": this page's items and the next Load more
+        response = render(request, HISTORY_PAGE_TEMPLATE, page)
+    else:
+        context = {
+            **page,
+            "tabs": inbox.tabs(request.user.pk),
             "base_template": conf.get("BASE_TEMPLATE"),
             "page_title": _("Notification history"),
-        },
-    )
+        }
+        response = render(request, "notifications/history.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+HISTORY_LIST_ID = "notification-history"
+HISTORY_PAGE_TEMPLATE = "partials/notification_history_page.html"
+
+
+def _history_page(request: HttpRequest, show: str, before: str | None) -> dict[str, Any]:
+    """The context of one page of the history: its items (ready to render), the tab, the next page's link."""
+    found = inbox.page(inbox.rows(request.user.pk, show), before, conf.get("PAGE_SIZE"))
+    next_url = f"{request.path}?{urlencode({'show': show, 'before': found.next})}" if found.next else ""
+    return {
+        "items": annotate(found.items),
+        "show": show,
+        "paged": inbox.decode(before) is not None,
+        "next_url": next_url,
+        "now": timezone.now(),
+    }
 
 
 @require_GET
@@ -116,6 +130,33 @@ def read(request: HttpRequest, pk: int) -> HttpResponse:
 def archive(request: HttpRequest, pk: int) -> HttpResponse:
     api.archive(_me(request), pk)
     return _focus_next(request, pk, "archive") if htmx(request) else _back(request)
+
+
+@require_POST
+@login_required
+def unread(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a read item unread again (the new state reaches every tab over the socket)."""
+    api.mark_unread(_me(request), pk)
+    return _done(request)
+
+
+@require_POST
+@login_required
+def restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bring an archived item back into the bar."""
+    api.restore(_me(request), pk)
+    return _done(request)
+
+
+@require_POST
+@login_required
+def snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    """Snooze an item until one of ``preferences.SNOOZE_CHOICES`` (the form's ``until``)."""
+    choice = request.POST.get("until", "")
+    if choice not in preferences.SNOOZE_CHOICES:
+        return HttpResponseBadRequest(_("Unknown snooze choice."))
+    api.snooze(_me(request), pk, choice)
+    return _done(request)
 
 
 def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:

@@ -102,9 +102,11 @@ NOTIFICATIONS: dict[str, object] = {
     "BASE_TEMPLATE": "demo/base.html",
     # The demo's kinds: what the preferences page lists and the styleguide shows.
     "KINDS": {
-        # A sentence rendered in each reader's language; one unread item per ticket ("alice and 2 others ...").
+        # A sentence rendered in each reader's language; one unread item per ticket ("alice and 2 others ...");
+        # a tab of its own on the history page.
         "comment": {
             "label": _("Comments"),
+            "tab": True,
             "level": "info",
             "group_by": "target",
             "message": _("{actor} commented: {excerpt}"),

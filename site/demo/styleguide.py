@@ -151,6 +151,21 @@ def bar_states() -> list[BarState]:
                 ],
             ),
         ),
+        BarState(
+            "state-seen",
+            "Seen, still unread",
+            "The panel was opened: what it showed is seen, so the badge reads 0 in every tab, while each item "
+            'stays unread (highlighted, with “Mark read”) until it is read. BADGE_COUNTS = "unread" counts '
+            "unread items instead.",
+            State(
+                2,
+                [
+                    sample(9251, "Review requested on #1287", minutes_ago=3),
+                    sample(9252, "Build 42 finished", level=Level.SUCCESS, minutes_ago=20),
+                ],
+                badge=0,
+            ),
+        ),
     ]
 
 
@@ -214,6 +229,10 @@ def item_samples() -> dict[str, list[Notification]]:
             sample(9752, "Disk usage on db-2 is at 91%", title="Capacity", level=Level.WARNING, minutes_ago=60),
         ],
         "read": [sample(9801, "Nightly backup completed", title="Backups", level=Level.SUCCESS, read=True)],
+        "snooze": [
+            sample(9851, "Renew the TLS certificate of api.example.com", title="Certificates", level=Level.WARNING),
+            sample(9852, "Nightly backup completed", level=Level.SUCCESS, read=True, minutes_ago=300),
+        ],
         "archived": [sample(9851, "Maintenance finished", level=Level.INFO, archived=True, minutes_ago=2880)],
         "things": [
             about(sample(9961, "New comment", kind="", minutes_ago=3), THING, following=True),
@@ -348,6 +367,16 @@ def item_sections(samples: dict[str, list[Notification]]) -> list[ItemSection]:
             modifier="sg-force-focus",
         ),
         ItemSection(
+            "state-snooze",
+            "Snooze",
+            "“Snooze” opens a menu of times (a disclosure, no script): the item leaves the bar in every tab and "
+            "comes back as new, on top, when the time comes, live. A read item offers “Mark unread”.",
+            samples["snooze"],
+            "the snooze menu open (shown here with a class); a read item below",
+            partials="notification_controls.html",
+            modifier="sg-snooze-open",
+        ),
+        ItemSection(
             "state-phone",
             "Phone width",
             "The open panel at 375 px: it spans the viewport (minus a margin), nothing scrolls sideways.",
@@ -441,9 +470,7 @@ def styleguide(request: HttpRequest) -> HttpResponse:
             "item_sections": item_sections(samples),
             "toast": samples["just-arrived"][0],
             "project_stylesheets": project_stylesheets(),
-            "reconnecting_badge": render_partial(
-                "partials/notification_badge.html", "state-reconnecting", unread_count=2
-            ),
+            "reconnecting_badge": render_partial("partials/notification_badge.html", "state-reconnecting", count=2),
             "kinds": kind_samples(),
             "now": SAMPLE_NOW,  # the history sections' relative times, against the samples' clock
         },

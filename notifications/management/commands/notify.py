@@ -6,6 +6,7 @@ from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -66,7 +67,7 @@ class Command(BaseCommand):
                 )
             )
 
-    def _user(self, username: str | None) -> Any:
+    def _user(self, username: str | None) -> AbstractBaseUser:
         User = get_user_model()
         try:
             return User._default_manager.get_by_natural_key(username)
