@@ -23,7 +23,7 @@ from django.utils import timezone
 from .. import conf
 from ..live import delivery, protocol, pushes
 from ..models import Level, Notification, ref
-from . import keys, preferences, subscriptions
+from . import UserPk, keys, preferences, subscriptions
 from .kinds import get_kind
 from .readers import Reader, readers
 from .state import chunks
@@ -32,8 +32,7 @@ from .validation import clean_actions, clean_choice, clean_object, clean_params,
 P = ParamSpec("P")
 R = TypeVar("R")
 #: A user's primary key: an int for Django's User, whatever the project's user model uses otherwise.
-UserPk = Any
-Recipients = AbstractBaseUser | QuerySet[Any] | Iterable[AbstractBaseUser]
+Recipients = AbstractBaseUser | QuerySet[AbstractBaseUser] | Iterable[AbstractBaseUser]
 
 
 class Fields(TypedDict, total=False):
@@ -55,7 +54,7 @@ class Fields(TypedDict, total=False):
 def notify(recipients: AbstractBaseUser, message: str = "", **fields: Unpack[Fields]) -> Notification: ...
 @overload
 def notify(
-    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str = "", **fields: Unpack[Fields]
+    recipients: QuerySet[AbstractBaseUser] | Iterable[AbstractBaseUser], message: str = "", **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
@@ -131,19 +130,19 @@ def notify_all(message: str = "", **fields: Unpack[Fields]) -> list[Notification
     return notify(users, message, **fields)
 
 
-def mark_read(user: AbstractBaseUser, pk: Any) -> bool:
+def mark_read(user: AbstractBaseUser, pk: object) -> bool:
     """Mark one of ``user``'s notifications read. False (and nothing changes) unless it is theirs and unread."""
     now = timezone.now()
     return _change(user, pk, Notification.objects.unread(), read_at=now, seen_at=Coalesce("seen_at", Value(now)))
 
 
-def archive(user: AbstractBaseUser, pk: Any) -> bool:
+def archive(user: AbstractBaseUser, pk: object) -> bool:
     """Dismiss one of ``user``'s notifications (it leaves the bar, stays in history). Dismissed means read."""
     now = timezone.now()
     return _change(user, pk, Notification.objects.active(), archived_at=now, read_at=Coalesce("read_at", Value(now)))
 
 
-def mark_unread(user: AbstractBaseUser, pk: Any) -> bool:
+def mark_unread(user: AbstractBaseUser, pk: object) -> bool:
     """Mark one of ``user``'s read notifications unread again (and unseen: the badge counts it again)."""
     changed = _update(user, pk, Notification.objects.read().active(), read_at=None, seen_at=None)
     if changed:
@@ -151,7 +150,7 @@ def mark_unread(user: AbstractBaseUser, pk: Any) -> bool:
     return changed
 
 
-def restore(user: AbstractBaseUser, pk: Any) -> bool:
+def restore(user: AbstractBaseUser, pk: object) -> bool:
     """Bring one of ``user``'s archived notifications back into the bar (read, as it was archived)."""
     changed = _update(user, pk, Notification.objects.archived(), archived_at=None)
     if changed:
@@ -159,7 +158,7 @@ def restore(user: AbstractBaseUser, pk: Any) -> bool:
     return changed
 
 
-def snooze(user: AbstractBaseUser, pk: Any, until: datetime.datetime | str) -> bool:
+def snooze(user: AbstractBaseUser, pk: object, until: datetime.datetime | str) -> bool:
     """Take one of ``user``'s notifications out of the bar until ``until``.
 
     ``until``: an aware time to come, or a name of :data:`~notifications.store.preferences.SNOOZE_CHOICES` in the
@@ -176,7 +175,7 @@ def snooze(user: AbstractBaseUser, pk: Any, until: datetime.datetime | str) -> b
     return changed
 
 
-def mark_seen(user: AbstractBaseUser, pks: Iterable[Any]) -> int:
+def mark_seen(user: AbstractBaseUser, pks: Iterable[object]) -> int:
     """Mark those of ``pks`` (what an open panel shows) seen, if they are ``user``'s; every tab's badge follows."""
     ids = [pk for pk in (parse_pk(value) for value in list(pks)[:MAX_SEEN]) if pk is not None]
     if not ids:
@@ -231,7 +230,7 @@ def mark_read_for(user: AbstractBaseUser, obj: Model) -> int:
     return _mark_read_about(user, content_type, pk)
 
 
-def mark_read_about(user: AbstractBaseUser, model: type[Model], pk: Any) -> int:
+def mark_read_about(user: AbstractBaseUser, model: type[Model], pk: object) -> int:
     """:func:`mark_read_for` by the object's model and primary key, without loading it."""
     return _mark_read_about(user, ContentType.objects.get_for_model(model), str(pk))
 
@@ -246,7 +245,7 @@ def _mark_read_about(user: AbstractBaseUser, content_type: ContentType, pk: str)
     return changed
 
 
-def open_notification(user: AbstractBaseUser, pk: Any) -> Notification | None:
+def open_notification(user: AbstractBaseUser, pk: object) -> Notification | None:
     """Mark read and return the notification whose link the user follows, or None if it is not theirs."""
     pk = parse_pk(pk)
     notification = Notification.objects.filter(recipient_id=user.pk, pk=pk).first() if pk else None
@@ -293,7 +292,7 @@ def _in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 async def anotify(recipients: AbstractBaseUser, message: str = "", **fields: Unpack[Fields]) -> Notification: ...
 @overload
 async def anotify(
-    recipients: QuerySet[Any] | Iterable[AbstractBaseUser], message: str = "", **fields: Unpack[Fields]
+    recipients: QuerySet[AbstractBaseUser] | Iterable[AbstractBaseUser], message: str = "", **fields: Unpack[Fields]
 ) -> list[Notification]: ...
 
 
@@ -319,32 +318,32 @@ async def anotify_all(message: str = "", **fields: Unpack[Fields]) -> list[Notif
     return await _in_thread(notify_all)(message, **fields)
 
 
-async def amark_read(user: AbstractBaseUser, pk: Any) -> bool:
+async def amark_read(user: AbstractBaseUser, pk: object) -> bool:
     """Async :func:`mark_read`."""
     return await _in_thread(mark_read)(user, pk)
 
 
-async def aarchive(user: AbstractBaseUser, pk: Any) -> bool:
+async def aarchive(user: AbstractBaseUser, pk: object) -> bool:
     """Async :func:`archive`."""
     return await _in_thread(archive)(user, pk)
 
 
-async def amark_unread(user: AbstractBaseUser, pk: Any) -> bool:
+async def amark_unread(user: AbstractBaseUser, pk: object) -> bool:
     """Async :func:`mark_unread`."""
     return await _in_thread(mark_unread)(user, pk)
 
 
-async def arestore(user: AbstractBaseUser, pk: Any) -> bool:
+async def arestore(user: AbstractBaseUser, pk: object) -> bool:
     """Async :func:`restore`."""
     return await _in_thread(restore)(user, pk)
 
 
-async def asnooze(user: AbstractBaseUser, pk: Any, until: datetime.datetime | str) -> bool:
+async def asnooze(user: AbstractBaseUser, pk: object, until: datetime.datetime | str) -> bool:
     """Async :func:`snooze`."""
     return await _in_thread(snooze)(user, pk, until)
 
 
-async def amark_seen(user: AbstractBaseUser, pks: Iterable[Any]) -> int:
+async def amark_seen(user: AbstractBaseUser, pks: Iterable[object]) -> int:
     """Async :func:`mark_seen`."""
     return await _in_thread(mark_seen)(user, pks)
 
@@ -384,12 +383,13 @@ async def arecheck_logins(user: AbstractBaseUser | int) -> None:
 # Internals ------------------------------------------------------------------------------------------------
 
 
-def _saved_pk(user: Any) -> UserPk:
+def _saved_pk(user: object) -> UserPk:
     if not isinstance(user, AbstractBaseUser):
         raise TypeError(f"recipients must be users (or a queryset of users), not {type(user).__name__}")
     if user.pk is None:
         raise ValueError("cannot notify an unsaved user")
-    return user.pk
+    pk: UserPk = user.pk  # an int, a UUID or a str at run time: whatever the project's user model uses
+    return pk
 
 
 def _user_pk(user: AbstractBaseUser | int) -> UserPk:
@@ -449,7 +449,7 @@ def _clean(
     return fields
 
 
-def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool | None = None) -> list[Notification]:
+def _store(user_ids: Sequence[UserPk], fields: dict[str, Any], *, following: bool | None = None) -> list[Notification]:
     """Insert (or count up grouped) rows for ``user_ids``; schedule the push for after the commit.
 
     Recipients who muted the kind get their row stored with ``muted=True`` and no push: the decision is taken
@@ -460,7 +460,7 @@ def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool |
     rows = preferences.load(user_ids)  # one read serves the mute decision and the readers' languages
     muted = preferences.muted_recipients(user_ids, fields["kind"], rows)
     who = readers(user_ids, rows)
-    by_user: dict[Any, Notification] = {}
+    by_user: dict[UserPk, Notification] = {}
     with transaction.atomic():
         claimed = keys.claim(user_ids, key, timezone.now()) if key else None
         fresh = claimed.fresh if claimed else user_ids
@@ -480,7 +480,7 @@ def _store(user_ids: Sequence[Any], fields: dict[str, Any], *, following: bool |
 
 
 def _store_part(
-    user_ids: Sequence[Any], fields: dict[str, Any], followers: set[Any], who: Mapping[Any, Reader]
+    user_ids: Sequence[UserPk], fields: dict[str, Any], followers: set[UserPk], who: Mapping[UserPk, Reader]
 ) -> list[Notification]:
     fields = dict(fields)
     actor_name = fields.pop("actor_name")
@@ -516,7 +516,9 @@ def _store_part(
 _GROUP_UPDATES = ("message", "level", "title", "url", "actions", "params", "target_type", "target_id", "target_name")
 
 
-def _count_up_groups(user_ids: Sequence[Any], fields: dict[str, Any], actor: str, now: Any) -> list[Notification]:
+def _count_up_groups(
+    user_ids: Sequence[UserPk], fields: dict[str, Any], actor: str, now: datetime.datetime
+) -> list[Notification]:
     """Fold the new notification into each recipient's open (unread, not dismissed) group with its key."""
     found: list[Notification] = []
     for chunk in chunks(user_ids):
@@ -527,7 +529,7 @@ def _count_up_groups(user_ids: Sequence[Any], fields: dict[str, Any], actor: str
             .filter(recipient_id__in=chunk, group_key=fields["group_key"], muted=fields["muted"])
             .order_by("recipient_id", "-updated_at")
         )
-    latest: dict[Any, Notification] = {}
+    latest: dict[UserPk, Notification] = {}
     for n in found:
         latest.setdefault(n.recipient_id, n)
     for n in latest.values():
@@ -544,7 +546,7 @@ def _count_up_groups(user_ids: Sequence[Any], fields: dict[str, Any], actor: str
     return list(latest.values())
 
 
-def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **values: Any) -> bool:
+def _change(user: AbstractBaseUser, pk: object, start: QuerySet[Notification], **values: Any) -> bool:
     """:func:`_update`, then push only the changed item (and the badge) to the user's tabs."""
     parsed = parse_pk(pk)
     if parsed is None or not _update(user, parsed, start, **values):
@@ -553,7 +555,7 @@ def _change(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **va
     return True
 
 
-def _update(user: AbstractBaseUser, pk: Any, start: QuerySet[Notification], **values: Any) -> bool:
+def _update(user: AbstractBaseUser, pk: object, start: QuerySet[Notification], **values: Any) -> bool:
     """Update one of ``user``'s rows if it is still in ``start`` (the state the change starts from).
 
     Someone else's id, an unknown id and a malformed id all give False and change nothing.

@@ -9,11 +9,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.db.models import Count, Min, prefetch_related_objects
 
 from .. import conf
-from ..models import Notification, Subscription
+from ..models import Notification, NotificationQuerySet, Subscription
+from . import UserPk
 
 T = TypeVar("T")
 
@@ -29,7 +31,7 @@ class State:
 
     unread_count: int
     items: Sequence[Notification] = field(default_factory=list)
-    user_pk: Any = field(default=None, compare=False)  # whose bar: part of the version
+    user_pk: UserPk | None = field(default=None, compare=False)  # whose bar: part of the version
     badge: int = -1  # what the badge shows (BADGE_COUNTS: unseen, or unread); left out: the unread count
     wake_at: datetime.datetime | None = None  # when the user's next snoozed item comes back
 
@@ -76,12 +78,12 @@ def annotate(rows: Sequence[Notification]) -> Sequence[Notification]:
     return rows
 
 
-def load_state(user: Any) -> State:
+def load_state(user: AbstractBaseUser) -> State:
     """One user's bar (:func:`load_states` for one user)."""
     return load_states([user.pk])[user.pk]
 
 
-def _counts(user_ids: Sequence[Any], rows: Any) -> dict[Any, int]:
+def _counts(user_ids: Sequence[UserPk], rows: NotificationQuerySet) -> dict[UserPk, int]:
     counts = dict.fromkeys(user_ids, 0)
     for chunk in chunks(user_ids):
         counts.update(
@@ -90,31 +92,31 @@ def _counts(user_ids: Sequence[Any], rows: Any) -> dict[Any, int]:
     return counts
 
 
-def unread_counts(user_ids: Sequence[Any]) -> dict[Any, int]:
+def unread_counts(user_ids: Sequence[UserPk]) -> dict[UserPk, int]:
     """Unread count per user: one grouped query per :data:`CHUNK` users, never one per user."""
     return _counts(user_ids, Notification.objects.visible().awake().unread())
 
 
-def badge_counts(user_ids: Sequence[Any]) -> dict[Any, int]:
+def badge_counts(user_ids: Sequence[UserPk]) -> dict[UserPk, int]:
     """What each user's badge shows (``BADGE_COUNTS``): one grouped query per :data:`CHUNK` users."""
     rows = Notification.objects.visible().awake()
     return _counts(user_ids, rows.unseen() if conf.get("BADGE_COUNTS") == "unseen" else rows.unread())
 
 
-def wake_times(user_ids: Sequence[Any]) -> dict[Any, datetime.datetime]:
+def wake_times(user_ids: Sequence[UserPk]) -> dict[UserPk, datetime.datetime]:
     """When each user's next snoozed item comes back (users with none are left out)."""
-    found: dict[Any, datetime.datetime] = {}
+    found: dict[UserPk, datetime.datetime] = {}
     for chunk in chunks(user_ids):
         rows = Notification.objects.snoozed().active().filter(recipient_id__in=chunk)
         found.update(rows.values_list("recipient_id").annotate(at=Min("snoozed_until")).order_by())
     return found
 
 
-def load_states(user_ids: Iterable[Any]) -> dict[Any, State]:
+def load_states(user_ids: Iterable[UserPk]) -> dict[UserPk, State]:
     """Many users' bars at once: :func:`latest_items`, the unread and badge counts and the next wake (a few
     grouped queries per chunk of users, never a query per user)."""
     ids = sorted(set(user_ids))
-    items: dict[Any, list[Notification]] = defaultdict(list)
+    items: dict[UserPk, list[Notification]] = defaultdict(list)
     for chunk in chunks(ids, UNION):
         for n in annotate(latest_items(chunk)):
             items[n.recipient_id].append(n)
@@ -127,7 +129,7 @@ def load_states(user_ids: Iterable[Any]) -> dict[Any, State]:
     }
 
 
-def latest_items(user_ids: Sequence[Any]) -> list[Notification]:
+def latest_items(user_ids: Sequence[UserPk]) -> list[Notification]:
     """Each user's latest ``BAR_SIZE`` active items, in one query: the indexed ``LIMIT`` read of
     :func:`load_state` once per user, joined by ``UNION ALL`` (a window function would rank every row a
     user has). Compiling a read costs ~0.3 ms, so it is compiled twice, not once per user: the parameters

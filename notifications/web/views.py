@@ -86,7 +86,7 @@ def bar(request: HttpRequest) -> HttpResponse:
     """A fresh bar: a page whose socket went quiet swaps it in (see notification_heartbeat.html), which opens
     a new socket at once instead of waiting for the ws extension's back-off."""
     page_title = request.GET.get("title", "")
-    return HttpResponse(rendering.render_bar(load_state(request.user), request, page_title=page_title))
+    return HttpResponse(rendering.render_bar(load_state(_me(request)), request, page_title=page_title))
 
 
 def _back(request: HttpRequest) -> HttpResponse:
