@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from notifications import (
@@ -115,18 +115,18 @@ def test_snooze_choices_end_in_the_readers_time_zone(alice: Any) -> None:
 
 async def test_opening_the_panel_marks_what_it_shows_seen_in_every_tab(alice: Any) -> None:
     for text in ("one", "two"):
-        await asyncio.to_thread(notify, alice, text)
+        await database_sync_to_async(notify)(alice, text)
     async with connected(alice) as first, connected(alice) as second:
         assert badge(first.state) == 2  # type: ignore[attr-defined]
         await first.send_json_to({"action": "seen"})  # the bell's ws-send: the socket names what it shows
         for ws in (first, second):
             assert badge(await ws.receive_from(timeout=5)) == 0
-    assert await asyncio.to_thread(lambda: Notification.objects.unseen().count()) == 0
+    assert await database_sync_to_async(lambda: Notification.objects.unseen().count())() == 0
     assert await amark_seen(alice, []) == 0
 
 
 async def test_a_snooze_ends_live_in_every_open_tab_without_a_page_load(alice: Any) -> None:
-    n = await asyncio.to_thread(notify, alice, "back soon")
+    n = await database_sync_to_async(notify)(alice, "back soon")
     async with connected(alice) as first, connected(alice) as second:
         assert await asnooze(alice, n.pk, timezone.now() + datetime.timedelta(seconds=0.5))
         for ws in (first, second):
@@ -137,10 +137,10 @@ async def test_a_snooze_ends_live_in_every_open_tab_without_a_page_load(alice: A
 
 
 async def test_a_browser_may_snooze_only_to_an_offered_choice(alice: Any) -> None:
-    n = await asyncio.to_thread(notify, alice, "one")
+    n = await database_sync_to_async(notify)(alice, "one")
     async with connected(alice) as ws:
         await ws.send_json_to({"action": "snooze", "id": n.pk, "until": "2000-01-01T00:00:00Z"})
         await ws.send_json_to({"action": "snooze", "id": n.pk, "until": "tomorrow"})
         assert pks(await ws.receive_from(timeout=5)) == []
-    row = await asyncio.to_thread(Notification.objects.get)
+    row = await database_sync_to_async(Notification.objects.get)()
     assert row.snoozed_until is not None and row.snoozed_until > timezone.now() + datetime.timedelta(hours=1)
