@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import translation
 
-from notifications.live import db
+from notifications.live import db, delivery
 from notifications.live.consumers import limiter
 
 # Helpers live in testing/ (test modules import them from there, never from each other). Re-exported here only
@@ -34,6 +34,7 @@ def close_worker_thread_connections(django_db_setup: Any) -> Iterator[None]:
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     db.close_connections()
+    delivery.close_connections()  # the outbox thread's (tests marked "outbox")
 
 
 @pytest.fixture(autouse=True)

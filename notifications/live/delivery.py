@@ -23,7 +23,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from django.db import transaction
+from django.db import connections, transaction
 
 from .. import conf
 from . import db, protocol
@@ -178,6 +178,14 @@ def flush(timeout: float | None = None) -> bool:
     if outbox is None or outbox.pid != os.getpid():
         return True
     return outbox.drain(conf.get("PUSH_TIMEOUT") if timeout is None else timeout)
+
+
+def close_connections() -> None:
+    """Close the outbox thread's database connections (e.g. before a test run drops its database)."""
+    outbox = _outbox_instance
+    if outbox is not None and outbox.pid == os.getpid():
+        outbox.jobs.put(connections.close_all)
+        outbox.drain(conf.get("PUSH_TIMEOUT"))
 
 
 atexit.register(flush)
