@@ -26,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -89,8 +90,13 @@ def due(now: datetime.datetime | None = None) -> NotificationQuerySet:
 
 def claim(user_ids: Sequence[UserPk], now: datetime.datetime) -> dict[UserPk, list[Notification]]:
     """Mark the due rows of ``user_ids`` emailed and return them per user; rows another host holds are skipped."""
+    return claim_rows(due(now).filter(recipient_id__in=user_ids), now)
+
+
+def claim_rows(rows: QuerySet[Notification], now: datetime.datetime) -> dict[UserPk, list[Notification]]:
+    """Mark ``rows`` emailed and return them per user, skipping rows another host holds: what makes an email
+    go out once across hosts (the digest's, and the still-unread email's)."""
     with transaction.atomic():
-        rows = due(now).filter(recipient_id__in=user_ids)
         if db_connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         else:

@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 
 from django.contrib.auth import get_user_model
-from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,6 +39,7 @@ from ..store.kinds import all_kinds, get_kind
 from ..store.preferences import email_enabled
 from ..store.readers import reader_of
 from ..store.state import annotate, chunks
+from . import digests
 from .digests import BATCH, Result, _mail_connection, build_message
 
 logger = logging.getLogger(__name__)
@@ -76,20 +74,8 @@ def due_unread(now: datetime.datetime | None = None) -> NotificationQuerySet:
 
 def claim_unread(user_ids: Sequence[UserPk], now: datetime.datetime) -> dict[UserPk, list[Notification]]:
     """Mark the due rows of ``user_ids`` emailed and return them per user; rows another host holds are skipped
-    (the digest's :func:`~notifications.mail.digests.claim`, on this pass's rows)."""
-    with transaction.atomic():
-        rows = due_unread(now).filter(recipient_id__in=user_ids)
-        if db_connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        else:
-            # SQLite: take the write lock before reading, so a second host waits, then finds the rows claimed.
-            Notification.objects.filter(pk=0).update(emailed_at=now)
-        found = list(rows.order_by("recipient_id", "created_at", "id"))
-        Notification.objects.filter(pk__in=[n.pk for n in found]).update(emailed_at=now)
-    per_user: dict[UserPk, list[Notification]] = defaultdict(list)
-    for n in found:
-        per_user[n.recipient_id].append(n)
-    return per_user
+    (:func:`~notifications.mail.digests.claim_rows`, on this pass's rows)."""
+    return digests.claim_rows(due_unread(now).filter(recipient_id__in=user_ids), now)
 
 
 def send_unread_emails(now: datetime.datetime | None = None) -> Result:
