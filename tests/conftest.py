@@ -27,14 +27,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def close_worker_thread_connections(django_db_setup: Any) -> Iterator[None]:
+def close_worker_thread_connections(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """Async tests run ORM calls in asgiref's one thread-sensitive worker thread and in the consumer's pools;
     close their connections before the test database is dropped (PostgreSQL refuses to drop a database that
     has sessions)."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     db.close_connections()
-    delivery.close_connections()  # the outbox thread's (tests marked "outbox")
+    with django_db_blocker.unblock():  # the outbox thread's (tests marked "outbox"), on a thread of its own
+        delivery.close_connections()
 
 
 @pytest.fixture(autouse=True)

@@ -147,9 +147,11 @@ class _Outbox:
                 job()
             except Exception:
                 logger.exception("A push failed after its commit; open bars catch up on their next state.")
-            finally:
+            try:
                 db.close_unusable_connections()
-                self.jobs.task_done()
+            except Exception:  # the thread lives on: the next push opens a connection of its own
+                logger.exception("Could not close the outbox thread's broken database connection.")
+            self.jobs.task_done()
 
     def drain(self, timeout: float) -> bool:
         """Wait until every job so far has run (at most ``timeout`` seconds); whether they all did."""
