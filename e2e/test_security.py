@@ -181,6 +181,26 @@ def close_code_of(sock: socket.socket) -> int:
             return int.from_bytes(payload[:2], "big")
 
 
+def test_the_action_budget_holds_across_server_processes(
+    server: DemoServer, start_server: Callable[..., DemoServer], new_context: Any
+) -> None:
+    """Before: each process counted a user's actions on its own, so a user (or a stolen session) with sockets on
+    N processes behind a load balancer had N budgets. Now they share one, in the layer's Redis."""
+    other = start_server()
+    [(mallory, pw)] = server.create_users("mallory")
+    page = new_context().new_page()
+    log_in(page, server.base_url, mallory, pw)
+    cookie = "sessionid=" + next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
+    page.close()
+    with raw_client(server, cookie) as ws:
+        ws.recv(timeout=10)  # the state: the socket is open
+        for _ in range(20):  # two thirds of ACTION_RATE_LIMIT (30) on one process
+            ws.send('{"action": "nothing"}')
+        ws.ping().wait(timeout=10)  # daphne has read them all (the new socket below takes longer to open)
+    # The other process: 11 more are over the budget of 30 in all.
+    assert close_code_after(other, cookie, *['{"action": "nothing"}'] * 11) == 4429
+
+
 def test_invalid_utf8_closes_the_socket_and_leaves_no_subscription(
     server: DemoServer, server_env: dict[str, str], new_context: Any
 ) -> None:

@@ -35,8 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "RAISE_PUSH_ERRORS": False,
     # Largest text frame the consumer accepts from a browser, in bytes; larger frames close the socket.
     "MAX_FRAME_BYTES": 4096,
-    # Actions (mark read, dismiss...) a user's sockets in one process may send per ACTION_RATE_WINDOW seconds;
-    # the socket that goes over is closed.
+    # Actions (mark read, dismiss...) a user's sockets may send per ACTION_RATE_WINDOW seconds, counted across
+    # every server process in the channel layer's Redis (in each process alone with the in-memory layer, or
+    # while Redis does not answer); the socket that goes over is closed.
     "ACTION_RATE_LIMIT": 30,
     "ACTION_RATE_WINDOW": 10,
     # Hosts an absolute notification url (or action url) may point at; relative urls are always allowed.

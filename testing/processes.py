@@ -51,12 +51,18 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
 class RedisServer:
     """A private, diskless redis-server on a free port (also the bench's: ``wrap`` pins it, ``extra_args``)."""
 
-    def __init__(self, extra_args: Sequence[str] = (), wrap: Sequence[str] = (), log: Path | None = None) -> None:
+    def __init__(
+        self,
+        extra_args: Sequence[str] = (),
+        wrap: Sequence[str] = (),
+        log: Path | None = None,
+        port: int | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (the README's test command installs it)")
         self.binary = binary
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.extra_args, self.wrap, self.log = list(extra_args), list(wrap), log
         self.proc: subprocess.Popen[bytes] | None = None

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -13,8 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import translation
 
-from notifications.live import db, delivery
-from notifications.live.consumers import limiter
+from notifications.live import db, delivery, shared
 
 # Helpers live in testing/ (test modules import them from there, never from each other). Re-exported here only
 # for the modules that still import them from this conftest (tests/test_protocol.py, tests/test_router.py).
@@ -47,8 +47,19 @@ def default_language_afterwards() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def fresh_action_budget() -> None:
-    """The action limiter counts per user across a process's sockets: no test inherits another's actions."""
-    limiter.recent.clear()
+    """Action budgets count per user across processes (in the layer's Redis) or in this process: no test
+    inherits another's actions (user ids repeat from test to test)."""
+    shared.local_budget.recent.clear()
+    config = shared.layer_config()
+    if config is not None and config[0]:
+        from channels_redis.utils import decode_hosts
+
+        host = decode_hosts(config[0])[0]
+        if "address" in host:  # Sentinel entries: their tests use fresh prefixes
+            with redis.Redis.from_url(host["address"]) as client:
+                keys = list(client.scan_iter(f"{config[1]}:notifications:*:actions:*"))
+                if keys:
+                    client.delete(*keys)
 
 
 @pytest.fixture

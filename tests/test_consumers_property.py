@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifications import notify
-from notifications.live import protocol
-from notifications.live.consumers import NotificationConsumer, limiter
+from notifications.live import protocol, shared
+from notifications.live.consumers import NotificationConsumer
 from notifications.live.protocol import CLOSE_FRAME_TOO_LARGE, CLOSE_RATE_LIMITED, CLOSE_UNSUPPORTED_DATA
 from notifications.models import Notification
 from testing.communicators import group_members
@@ -85,7 +85,7 @@ def snapshot(pks: list[int]) -> list[tuple[Any, ...]]:
 
 
 async def drive(user: Any, batch: list[Any]) -> None:
-    limiter.recent.clear()  # each example starts with a fresh action budget
+    shared.local_budget.recent.clear()  # each example starts with a fresh action budget
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = user
     ok, _ = await communicator.connect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -18,8 +19,8 @@ from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifications import conf, notify
-from notifications.live import delivery
-from notifications.live.protocol import CLOSE_UNAUTHENTICATED
+from notifications.live import delivery, router
+from notifications.live.protocol import CLOSE_RATE_LIMITED, CLOSE_UNAUTHENTICATED
 from notifications.models import Notification
 from testing.communicators import connected, login_session
 from testing.html import attr, ids
@@ -121,12 +122,41 @@ async def test_logging_out_while_redis_is_down_still_closes_that_sessions_socket
         assert await ws.receive_nothing(timeout=1)
 
 
+async def test_a_redis_restart_between_two_probes_is_noticed_and_every_tab_converges(
+    alice: Any, redis: RedisServer, settings: Any, monkeypatch: Any
+) -> None:
+    """Before: a restart shorter than LAYER_CHECK_INTERVAL lost no probe; redis-py re-subscribed quietly, and
+    what was published during the restart was lost to every open tab for good. Now each probe also asks who the
+    server is, and a new ``run_id`` has every bar read again."""
+    settings.NOTIFICATIONS = {"LAYER_CHECK_INTERVAL": 2}
+    routing = router.get()
+    probed, probe = asyncio.Event(), routing.probe
+
+    async def probe_and_tell() -> bool:
+        answered = await probe()
+        probed.set()
+        return answered
+
+    monkeypatch.setattr(routing, "probe", probe_and_tell)
+    async with connected(alice) as ws:
+        await asyncio.wait_for(probed.wait(), timeout=10)
+        # Right after a probe came back: the whole restart falls between two probes.
+        redis.stop()
+        missed = await database_sync_to_async(notify)(alice, "published while Redis restarted")
+        redis.start()
+        state = await frame_with_id(ws, f"notification-{missed.pk}", timeout=10)
+        assert attr(state, "notification-status", "data-live") == "true"
+        n = await database_sync_to_async(notify)(alice, "live after the restart")
+        await frame_with_id(ws, f"notification-{n.pk}", timeout=10)
+
+
 class SilentServer:
     """A TCP server that accepts connections and never answers (a wedged Redis, a black-holed proxy)."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"redis://127.0.0.1:{self.sock.getsockname()[1]}/0"
+        self.port = self.sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -134,6 +164,10 @@ class SilentServer:
         with contextlib.suppress(OSError):
             while True:
                 self.held.append(self.sock.accept()[0])
+
+    def stop_listening(self) -> None:
+        """New connections are refused (or go to whatever listens next); those accepted stay open, silent."""
+        self.sock.close()
 
     def close(self) -> None:
         for conn in [*self.held, self.sock]:
@@ -161,3 +195,43 @@ def test_a_redis_that_never_answers_cannot_hold_notify(alice: Any, silent_redis:
     assert Notification.objects.get().message == "stored anyway"
     assert delivery.flush(timeout=conf.get("PUSH_TIMEOUT") + 5), "the push gave up within PUSH_TIMEOUT"
     assert "Pushing notifications failed" in caplog.text
+
+
+async def test_a_socket_opened_on_a_redis_that_never_answers_is_paused_and_live_once_redis_is_back(
+    alice: Any, silent_redis: SilentServer, settings: Any
+) -> None:
+    """Before: the socket was accepted with a bar that said "live", and the process's first subscription
+    waited on the silent connection for good (shielded from every timeout), so the process never recovered
+    without a restart. Now the bar says "paused" at once, and the process subscribes afresh when a Redis
+    answers on that address, while the connections the silent server took stay open and silent."""
+    settings.NOTIFICATIONS = {"PUSH_TIMEOUT": 0.5, "LAYER_CHECK_INTERVAL": 0.5}
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(router, "JOIN_TIMEOUT", 1.0)
+    try:
+        started = time.monotonic()
+        async with connected(alice) as ws:
+            assert time.monotonic() - started < 2
+            assert attr(ws.state, "notification-status", "data-live") == "false"  # type: ignore[attr-defined]
+            stored = await database_sync_to_async(notify)(alice, "stored while Redis is silent")
+            silent_redis.stop_listening()
+            with RedisServer(port=silent_redis.port):
+                state = await frame_with_id(ws, f"notification-{stored.pk}", timeout=20)
+                while attr(state, "notification-status", "data-live") != "true":
+                    state = await frame_with_id(ws, "notification-status", timeout=20)
+                n = await database_sync_to_async(notify)(alice, "live again")
+                await frame_with_id(ws, f"notification-{n.pk}", timeout=10)
+    finally:
+        monkeypatch.undo()
+
+
+async def test_actions_are_still_limited_while_redis_is_down(alice: Any, redis: RedisServer, settings: Any) -> None:
+    """The shared budget lives in Redis; without it, each process counts on its own rather than not at all."""
+    settings.NOTIFICATIONS = {"ACTION_RATE_LIMIT": 5, "ACTION_RATE_WINDOW": 60, "PUSH_TIMEOUT": 0.5}
+    async with connected(alice) as ws:
+        redis.stop()
+        for _ in range(6):
+            await ws.send_to(text_data='{"action": "nothing"}')
+        deadline = time.monotonic() + 10
+        while (output := await ws.receive_output(timeout=deadline - time.monotonic()))["type"] != "websocket.close":
+            pass  # the paused notice
+        assert output["code"] == CLOSE_RATE_LIMITED

@@ -127,12 +127,15 @@ async def test_a_subscription_that_failed_is_made_and_the_bar_refreshed_when_the
         assert status.attrs["data-live"] == "true"
 
 
+@pytest.mark.parametrize("answered", [True, False], ids=["layer answered", "layer not heard from"])
 async def test_a_slow_subscription_holds_no_handshake_and_loses_no_frame(
-    alice: Any, either_layer: None, monkeypatch: Any
+    alice: Any, bob: Any, either_layer: None, monkeypatch: Any, answered: bool
 ) -> None:
     """Found by the rolling-restart bench: thousands of handshakes at once queue their SUBSCRIBEs on one
     connection; each waited for its own, timed out after PUSH_TIMEOUT, and the bars said "paused". Now a
-    handshake waits JOIN_WAIT at most, and the bar is read again once the subscription is made."""
+    handshake waits JOIN_WAIT at most, and the bar is read again once the subscription is made. Meanwhile the
+    bar says live if the layer has answered lately (another user's subscription was made: a busy layer), and
+    "paused" if it has not (a Redis that never answers: its bars must not claim to be live)."""
     routing = router.get()
     original, release = routing.join, asyncio.Event()
 
@@ -140,15 +143,20 @@ async def test_a_slow_subscription_holds_no_handshake_and_loses_no_frame(
         await release.wait()
         return await original(key)
 
-    monkeypatch.setattr(routing, "join", slow_join)
-    async with asyncio.timeout(router.JOIN_WAIT + 2):
-        async with connected(alice) as ws:
-            [status] = elements(ws.state, id="notification-status")  # type: ignore[attr-defined]
-            assert status.attrs["data-live"] == "true"  # on its way, not failed
-            row = await database_sync_to_async(api.notify)(alice, "sent before the subscription")
-            release.set()
-            frame = await ws.receive_from(timeout=5)  # the bar read again: the item is in it
-            assert row.pk in pks(frame)
+    async with contextlib.AsyncExitStack() as stack:
+        if answered:
+            await stack.enter_async_context(connected(bob))
+        monkeypatch.setattr(routing, "join", slow_join)
+        async with asyncio.timeout(router.JOIN_WAIT + 2):
+            async with connected(alice) as ws:
+                [status] = elements(ws.state, id="notification-status")  # type: ignore[attr-defined]
+                assert status.attrs["data-live"] == ("true" if answered else "false")
+                row = await database_sync_to_async(api.notify)(alice, "sent before the subscription")
+                release.set()
+                frame = await ws.receive_from(timeout=5)  # the bar read again: the item is in it, and live
+                assert row.pk in pks(frame)
+                [status] = elements(frame, id="notification-status")
+                assert status.attrs["data-live"] == "true"
 
 
 async def test_a_notify_to_many_users_reaches_each_of_their_sockets_with_their_own_frame(

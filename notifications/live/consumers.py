@@ -18,7 +18,6 @@ import datetime
 import json
 import logging
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
@@ -65,28 +64,6 @@ def _snooze(user: AbstractBaseUser, pk: object, choice: object) -> bool:
     """A snooze a browser asks for: one of the offered choices only (the API also takes any time)."""
     return isinstance(choice, str) and choice in preferences.SNOOZE_CHOICES and api.snooze(user, pk, choice)
 
-
-class ActionLimiter:
-    """Actions per user in a sliding window, across all of the user's sockets in this process."""
-
-    def __init__(self) -> None:
-        self.recent: defaultdict[UserPk, deque[float]] = defaultdict(deque)
-        self.pruned = time.monotonic()
-
-    def over_limit(self, user_pk: UserPk) -> bool:
-        """Count one action of ``user_pk``; True if it goes over ``ACTION_RATE_LIMIT``."""
-        now, window = time.monotonic(), conf.get("ACTION_RATE_WINDOW")
-        if now - self.pruned > window:  # forget users who have been quiet for a whole window
-            self.recent = defaultdict(deque, {k: v for k, v in self.recent.items() if v and v[-1] > now - window})
-            self.pruned = now
-        times = self.recent[user_pk]
-        while times and times[0] <= now - window:
-            times.popleft()
-        times.append(now)
-        return len(times) > int(conf.get("ACTION_RATE_LIMIT"))
-
-
-limiter = ActionLimiter()
 
 #: Seconds a tab that marked all read waits for the state frame that answers it (and carries its focus on).
 REFOCUS_WINDOW = 10.0
@@ -306,7 +283,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
             logger.warning("Closing socket of user %s: frame of %d characters.", self.user.pk, len(text_data))
             await self.close(code=protocol.CLOSE_FRAME_TOO_LARGE)
             return
-        if limiter.over_limit(self.user.pk):
+        if await self.router.over_limit(self):
             logger.warning("Closing socket of user %s: too many actions.", self.user.pk)
             await self.close(code=protocol.CLOSE_RATE_LIMITED)
             return

@@ -27,7 +27,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from .. import conf
 from ..store.readers import Reader
 from ..web import rendering
-from . import credentials, protocol
+from . import credentials, protocol, shared
 from .watchdog import Watchdog
 
 logger = logging.getLogger("notifications")
@@ -64,6 +64,11 @@ class Router:
         self._wakes: dict[str, asyncio.TimerHandle] = {}  # per user: the refresh when a snooze ends
         self._joining: dict[str, asyncio.Task[None]] = {}  # per user: the subscription on its way
         self._probed = 0
+        # Whether the layer has answered since the last probe was lost (or since the process opened it): a
+        # subscription still on its way counts as live only then.
+        self.answered = False
+        self.servers: shared.Servers | None = None  # the layer's Redis servers (None: another layer)
+        self.identity: tuple[str, ...] | None = None  # their run_ids when last asked
         self.watchdog = Watchdog(self)
 
     def sockets(self) -> Iterator[Socket]:
@@ -142,8 +147,39 @@ class Router:
 
     def live(self, socket: Socket) -> bool:
         """Whether the layer answers (as far as the watchdog knows) and the user's subscription did not fail.
-        One still on its way does not make a bar say "paused": the bar is read again once it is made."""
-        return self.watchdog.layer_up and str(socket.user.pk) not in self.failed
+        One still on its way does not make a bar say "paused" (a burst of handshakes queues thousands of
+        subscriptions) if the layer has answered lately; either way the bar is read again once it is made."""
+        key = str(socket.user.pk)
+        return self.watchdog.layer_up and key not in self.failed and (key in self.subscribed or self.answered)
+
+    async def over_limit(self, socket: Socket) -> bool:
+        """Count one action of ``socket``'s user against the budget all server processes share (in Redis); in
+        this process alone with another layer, or while Redis does not answer."""
+        servers = self._servers()
+        if servers is not None:
+            try:
+                return await servers.over_limit(socket.user.pk)
+            except Exception as error:
+                logger.warning("Counting an action in Redis failed, counted in this process: %r", error)
+        return shared.local_budget.over_limit(socket.user.pk)
+
+    async def restarted(self) -> bool:
+        """Whether a server of the layer restarted, or was replaced by a failover, since last asked (frames
+        published meanwhile are lost, and redis-py re-subscribes quietly). False if none can be asked."""
+        servers = self._servers()
+        if servers is None:
+            return False
+        try:
+            identity = await servers.identity()
+        except Exception:  # down: the probes say so
+            return False
+        before, self.identity = self.identity, identity
+        return before is not None and before != identity
+
+    def _servers(self) -> shared.Servers | None:
+        if self.servers is None:
+            self.servers = shared.servers()
+        return self.servers
 
     # The layer --------------------------------------------------------------------------------------------
 
@@ -161,6 +197,7 @@ class Router:
                 async with asyncio.timeout(max(conf.get("PUSH_TIMEOUT"), JOIN_TIMEOUT)):
                     layer, channel = await self._open()
                     await layer.group_add(protocol.user_group(key), channel)
+                self.answered = True
             except Exception as error:  # the layer is down: the watchdog's retry subscribes once it is back
                 logger.warning("Could not subscribe to the group of user %s: %r", key, error)
                 self.failed.add(key)
@@ -195,9 +232,11 @@ class Router:
                 await layer.send(channel, protocol.probe(number))
                 await arrived
         except Exception:  # any failure of the layer (refused, reset, timed out) is "down"
+            self.answered = False
             return False
         finally:
             self._probes.pop(number, None)
+        self.answered = True
         return True
 
     def _layer(self) -> BaseChannelLayer:
@@ -212,12 +251,20 @@ class Router:
         if self.channel is None:
             if self._opening is None or self._opening.done():
                 self._opening = asyncio.ensure_future(self._new_channel(layer))
+                # Its failure reaches whoever waits for it; with none left (they timed out), it is not an error
+                # to log when the task is collected.
+                self._opening.add_done_callback(lambda opening: opening.cancelled() or opening.exception())
             await asyncio.shield(self._opening)
         assert self.channel is not None
         return layer, self.channel
 
     async def _new_channel(self, layer: BaseChannelLayer) -> str:
-        channel: str = await layer.new_channel()
+        # Who the servers are before subscribing: a restart after this is noticed at the next probe.
+        await self.restarted()
+        # Bounded, and not shielded past its bound: with no socket timeout (redis-py before 6, or hosts that
+        # set none) a Redis that never answers would hold this, and every later subscription, for good.
+        async with asyncio.timeout(max(conf.get("PUSH_TIMEOUT"), JOIN_TIMEOUT)):
+            channel: str = await layer.new_channel()
         self.channel = channel
         self._receiver = asyncio.create_task(self._receive(layer, channel), name="notifications-router")
         await self._join_broadcast(layer, channel)
@@ -249,6 +296,9 @@ class Router:
         if self._receiver is not None:
             self._receiver.cancel()
             self._receiver = None
+        servers, self.servers, self.identity, self.answered = self.servers, None, None, False
+        if servers is not None:
+            await servers.close()
         if channel is None:
             return
         groups = [protocol.broadcast_group(), *(protocol.user_group(key) for key in keys)]

@@ -2,10 +2,11 @@
 
 It sends each socket a heartbeat frame every ``HEARTBEAT_INTERVAL`` seconds, re-checks each socket's login
 every ``SESSION_CHECK_INTERVAL`` seconds (spread evenly, so 5,000 sockets do not query at once), and probes
-the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to the process's own channel. When a
-probe is lost the open bars are told live updates are paused; when probes come back the router subscribes
+the channel layer every ``LAYER_CHECK_INTERVAL`` seconds with a message to the process's own channel. When
+probes are lost the open bars are told live updates are paused; when probes come back the router subscribes
 again and every socket re-reads its bar, so frames lost in the outage are not lost to the user: the database
-is the backlog.
+is the backlog. An outage shorter than the interval loses no probe, so each probe also asks who the layer's
+Redis servers are (``shared``): a server that restarted or failed over meanwhile has every bar read again.
 """
 
 from __future__ import annotations
@@ -138,9 +139,17 @@ class Watchdog:
         while self.router:
             await asyncio.sleep(conf.get("LAYER_CHECK_INTERVAL"))
             if await self.router.probe():
+                restarted = await self.router.restarted()
                 if not self.layer_up:
                     logger.warning("The channel layer is back: %d socket(s) re-read their bar.", len(self.router))
                     self.layer_up = True
+                    await self.router.rejoin()
+                    self.router.refresh()
+                elif restarted:
+                    logger.warning(
+                        "A Redis server of the channel layer restarted or failed over: %d socket(s) re-read their bar.",
+                        len(self.router),
+                    )
                     await self.router.rejoin()
                     self.router.refresh()
                 elif misses:
