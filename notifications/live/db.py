@@ -7,7 +7,9 @@ actions) get pools of their own: a stuck write delays no connect and no other us
 The pools' threads live as long as the process, so each keeps its database connection between calls
 (``CONN_MAX_AGE`` aside: Django's advice to disable persistent connections under ASGI is about threads made
 per request, and these are three per process). A connection is closed after a call that broke it, or left a
-transaction open. Opening one per call was about a fifth of a connect's CPU on SQLite (py-spy, ``bench.connect``).
+transaction open, and before a call if it no longer answers (the database restarted meanwhile): Django's
+health check, whatever ``CONN_HEALTH_CHECKS`` says, since the pools keep connections the settings did not ask
+to keep. Opening one per call was about a fifth of a connect's CPU on SQLite (py-spy, ``bench.connect``).
 
 :class:`Batched` turns a lookup of many keys into a lookup of one: the keys asked for while a call is on its
 way go together in the next call, so a burst of handshakes (a page load storm, a restarted server's sockets
@@ -17,6 +19,7 @@ coming back) costs a few database calls, not a few per socket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 import weakref
@@ -25,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import DatabaseError, connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -47,12 +50,26 @@ def _keeping_connection(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_dead_connections()
         try:
             return func(*args, **kwargs)
         finally:
             close_unusable_connections()
 
     return call
+
+
+def close_dead_connections() -> None:
+    """Close this thread's kept connections that no longer answer, before a call uses them.
+
+    A database restart ends every session: a connection kept from before would fail the next call once (a
+    user's action lost, a push not sent) and only then be closed. Checked as Django's ``CONN_HEALTH_CHECKS``
+    checks a request's connection (one ``SELECT 1``; nothing on SQLite); the call then opens a new one.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+            with contextlib.suppress(DatabaseError):  # closing a dead session may fail; it is dropped either way
+                connection.close()
 
 
 def close_unusable_connections() -> None:

@@ -144,6 +144,7 @@ class _Outbox:
         while True:
             job = self.jobs.get()
             try:
+                db.close_dead_connections()  # kept since the last job: the database may have restarted meanwhile
                 job()
             except Exception:
                 logger.exception("A push failed after its commit; open bars catch up on their next state.")

@@ -86,7 +86,9 @@ def notify(
     returns what the first call stored. ``kind`` names one of ``NOTIFICATIONS["KINDS"]`` (any short string
     works): a declared kind gives the default level and grouping, and recipients who turned it off for the bar
     (or muted everything) get the row stored muted: not pushed, not counted. Raises ``ValueError``/``TypeError``
-    on bad input, before storing.
+    on bad input, before storing. When the database cannot be reached (or restarts during the call), Django's
+    ``OperationalError`` (a ``DatabaseError``) reaches the caller, naming what failed, and nothing is stored for
+    any recipient: the rows are written in one transaction. Retrying is safe with ``key``.
     """
     fields = _clean(
         message,
