@@ -141,6 +141,47 @@ def check_redis_layer_kind(app_configs: Any, **kwargs: Any) -> list[CheckMessage
     return []
 
 
+def _valid_sentinels(value: object) -> bool:
+    """A non-empty list of ``(host, port)`` pairs, as redis-py's ``Sentinel`` takes them."""
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[1], int) for pair in value)
+    )
+
+
+@register(Tags.compatibility)
+def check_sentinel_hosts(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """A channels-redis host entry naming one of ``sentinels`` and ``master_name`` needs both: with one alone,
+    channels-redis fails only at the first socket, deep inside the layer."""
+    backend = _layer_backend()
+    if backend not in (REDIS_CORE, REDIS_PUBSUB):
+        return []
+    hosts = getattr(settings, "CHANNEL_LAYERS", {})["default"].get("CONFIG", {}).get("hosts") or []
+    errors: list[CheckMessage] = []
+    for number, host in enumerate(hosts if isinstance(hosts, list | tuple) else [], 1):
+        if not isinstance(host, dict) or not ({"sentinels", "master_name"} & host.keys()):
+            continue
+        if _valid_sentinels(host.get("sentinels")) and isinstance(host.get("master_name"), str):
+            continue
+        errors.append(
+            Error(
+                # Translators: 'sentinels' and 'master_name' are keys of a Python dict: keep them as they are.
+                _(
+                    "Channel-layer host %(number)d is a Redis Sentinel entry without a valid 'sentinels' list of "
+                    "(host, port) pairs and a 'master_name'."
+                )
+                % {"number": number},
+                hint=_(
+                    "For example {'sentinels': [('10.0.0.1', 26379), ('10.0.0.2', 26379), ('10.0.0.3', 26379)], "
+                    "'master_name': 'mymaster'}; see the deployment how-to."
+                ),
+                id="notifications.E013",
+            )
+        )
+    return errors
+
+
 @register(Tags.compatibility)
 def check_namespace(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     try:

@@ -110,3 +110,20 @@ def test_a_kind_grouped_by_target_is_valid_and_a_grouped_message_needs_a_message
     assert "notifications.E010" not in check_ids()
     settings.NOTIFICATIONS = {"KINDS": {"comment": {"grouped_message": ("a", "b")}}}
     assert "notifications.E010" in check_ids()
+
+
+def test_a_sentinel_host_entry_needs_its_sentinels_and_master_name(settings: Any) -> None:
+    def layer(*hosts: Any) -> dict[str, Any]:
+        config = {"hosts": list(hosts)}
+        return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}}
+
+    sentinels = [("10.0.0.1", 26379), ("10.0.0.2", 26379), ("10.0.0.3", 26379)]
+    settings.CHANNEL_LAYERS = layer({"sentinels": sentinels, "master_name": "mymaster", "db": 1, "password": "pw"})
+    assert "notifications.E013" not in check_ids()
+    settings.CHANNEL_LAYERS = layer("redis://127.0.0.1:6379/0", {"sentinels": sentinels, "password": "secret"})
+    [error] = messages("notifications.E013")
+    assert "host 2 " in error.msg and "secret" not in error.msg  # names which host, never its password
+    settings.CHANNEL_LAYERS = layer({"master_name": "mymaster"})
+    assert "notifications.E013" in check_ids()
+    settings.CHANNEL_LAYERS = layer({"sentinels": ["10.0.0.1:26379"], "master_name": "mymaster"})  # not pairs
+    assert "notifications.E013" in check_ids()

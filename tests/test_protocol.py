@@ -110,3 +110,16 @@ def test_a_redis_database_number_keeps_a_staging_copy_apart(settings: Any) -> No
     settings.CHANNEL_LAYERS = layer("redis://127.0.0.1:6379/2")
     assert protocol.user_group(1) == "notifications.shop-db2.user.1"
     assert InMemoryChannelLayer().require_valid_group_name(protocol.broadcast_group())
+
+
+def test_a_sentinel_host_entry_keeps_its_database_number_apart_too(settings: Any) -> None:
+    def layer(host: dict[str, Any]) -> dict[str, Any]:
+        return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host]}}}
+
+    sentinel = {"sentinels": [("10.0.0.1", 26379), ("10.0.0.2", 26379)], "master_name": "mymaster"}
+    settings.CHANNEL_LAYERS = layer(sentinel)
+    production = protocol.user_group(1)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert protocol.user_group(1) == production  # a Sentinel entry on database 0: the namespace as it always was
+    settings.CHANNEL_LAYERS = layer({**sentinel, "db": 1})
+    assert protocol.user_group(1) != production and "-db1." in protocol.user_group(1)

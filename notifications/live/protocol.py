@@ -146,7 +146,7 @@ def namespace() -> str:
 @cache
 def _databases() -> tuple[int, ...]:
     """The non-zero Redis database numbers the channel layer's hosts name (a URL's path or ``?db=``, a host
-    dict's ``db``); read once, again when ``CHANNEL_LAYERS`` changes."""
+    dict's ``db``, a Sentinel entry's too); read once, again when ``CHANNEL_LAYERS`` changes."""
     layers = getattr(settings, "CHANNEL_LAYERS", {})
     hosts = layers.get("default", {}).get("CONFIG", {}).get("hosts", [])
     numbers = set()

@@ -98,6 +98,10 @@ class Servers:
         for client in self.clients:
             with contextlib.suppress(Exception):  # a server that is down has nothing to close
                 await client.aclose(close_connection_pool=True)
+                # A Sentinel pool's connections to the sentinels belong to its manager (redis-py 5.1+).
+                sentinels = getattr(client.connection_pool, "sentinel_manager", None)
+                if sentinels is not None and hasattr(sentinels, "aclose"):
+                    await sentinels.aclose()
 
 
 async def _run_id(client: Any) -> str:

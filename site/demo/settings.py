@@ -2,6 +2,8 @@
 
 Nothing set: SQLite (db.sqlite3 beside manage.py) and the in-memory channel layer, one process.
 ``REDIS_URL``: channels-redis, so several daphne processes (and manage.py notify) share one Redis.
+``REDIS_SENTINELS`` ("host:port,host:port,host:port") with ``REDIS_MASTER_NAME`` (and optionally ``REDIS_DB``,
+``REDIS_PASSWORD``, ``REDIS_SENTINEL_PASSWORD``): the same through Redis Sentinel, which follows a failover.
 ``DATABASE_URL``: any database dj-database-url understands, e.g. postgres://user@127.0.0.1:5432/db.
 """
 
@@ -86,12 +88,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
-if os.environ.get("REDIS_URL"):
+
+def _sentinel_host(sentinels: str) -> dict[str, object]:
+    """channels-redis's host entry for a Sentinel-managed master (REDIS_SENTINELS="host:port,host:port,...")."""
+    addresses = []
+    for address in sentinels.split(","):
+        host, _, port = address.strip().rpartition(":")
+        addresses.append((host.strip("[]"), int(port)))
+    entry: dict[str, object] = {
+        "sentinels": addresses,
+        "master_name": os.environ.get("REDIS_MASTER_NAME", "mymaster"),
+        "db": int(os.environ.get("REDIS_DB", "0")),
+    }
+    if os.environ.get("REDIS_PASSWORD"):  # the master's (and its replicas')
+        entry["password"] = os.environ["REDIS_PASSWORD"]
+    if os.environ.get("REDIS_SENTINEL_PASSWORD"):  # the sentinels' own, when they require one
+        entry["sentinel_kwargs"] = {"password": os.environ["REDIS_SENTINEL_PASSWORD"]}
+    return entry
+
+
+# REDIS_SENTINELS (a master that Redis Sentinel fails over) wins over REDIS_URL (one Redis).
+_redis_host = _sentinel_host(os.environ["REDIS_SENTINELS"]) if os.environ.get("REDIS_SENTINELS") else None
+if _redis_host or os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             # One PUBLISH per group_send, whatever the group's size (see README, "Channel layer").
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": os.environ.get("CHANNELS_PREFIX", "nb")},
+            "CONFIG": {
+                "hosts": [_redis_host or os.environ["REDIS_URL"]],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "nb"),
+            },
         }
     }
 else:
