@@ -207,6 +207,8 @@ def test_the_bar_is_keyboard_operable(server: DemoServer, user_page: Any) -> Non
     page.keyboard.press("Enter")
     expect(page.locator("#notification-panel:popover-open")).to_be_attached()
     page.keyboard.press("Tab")  # Mark all read
+    for _ in range(page.locator("#notification-tabs a").count()):
+        page.keyboard.press("Tab")  # the panel's tabs (Unread, All, Archive, a kind's)
     page.keyboard.press("Tab")  # the item's Mark read
     expect(page.locator(":focus")).to_contain_text("Mark read")
     page.keyboard.press("Enter")

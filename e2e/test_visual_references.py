@@ -69,7 +69,16 @@ def test_qa_catches_a_badge_that_changed_colour(styleguide: Styleguide) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["state-many-unread", "state-levels", "state-toast", "state-history", "state-rtl-phone", "state-things"]
+    "name",
+    [
+        "state-many-unread",
+        "state-levels",
+        "state-toast",
+        "state-history",
+        "state-rtl-phone",
+        "state-things",
+        *(name for name in SECTIONS if name.startswith("state-panel-")),
+    ],
 )
 def test_dark_mode_visitor_sees_the_dark_palette(styleguide: Styleguide, references: References, name: str) -> None:
     light = styleguide()

@@ -46,6 +46,14 @@ SECTIONS = [
     "state-archived",
     "state-history",
     "state-kinds",
+    "state-panel-all",
+    "state-panel-unread",
+    "state-panel-archive",
+    "state-panel-kind",
+    "state-panel-empty",
+    "state-panel-paging",
+    "state-panel-outcome",
+    "state-panel-phone",
 ]
 Styleguide = Callable[..., Page]
 # A brand theme that sets custom properties only: the stylesheet's documented way to theme the bar.

@@ -57,7 +57,17 @@ ACTIONS: dict[str, Callable[[AbstractBaseUser, dict[str, Any]], object]] = {
     "snooze": lambda user, data: _snooze(user, data.get("id"), data.get("until")),
     # What this tab's panel shows (the consumer puts its own list in: a browser names no ids).
     "seen": lambda user, data: api.mark_seen(user, data["shown"]),
+    # The Undo of "Mark all read": those items unread again ("ids": a list, or one comma-separated string).
+    "unread_many": lambda user, data: api.mark_unread_many(user, _ids(data.get("ids"))),
 }
+
+
+def _ids(value: object) -> list[object]:
+    """Ids a browser names: a list of them, or one comma-separated string (ws-send sends one field's value as
+    a string, several as a list); anything else names none (the API checks each id)."""
+    if isinstance(value, str):
+        return list(value.split(","))
+    return list(value) if isinstance(value, list) else []
 
 
 def _snooze(user: AbstractBaseUser, pk: object, choice: object) -> bool:

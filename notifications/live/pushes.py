@@ -82,6 +82,16 @@ def count(user_pk: UserPk) -> None:
     delivery.send([(protocol.user_group(user_pk), protocol.count(user_pk, html, badge))])
 
 
+def outcome(user_pk: UserPk, name: str, pks: list[int], total: int) -> None:
+    """What an action did (and its Undo), with the badge, to all of the user's tabs (``rendering.OUTCOMES``)."""
+    items = list(annotate(list(Notification.objects.filter(recipient_id=user_pk, pk__in=pks[:1]))))
+    badge, unread = badge_counts([user_pk])[user_pk], unread_counts([user_pk])[user_pk]
+    reader = readers([user_pk])[user_pk]
+    html = rendering.render_count_frame(badge, reader=reader, unread=unread > 0)
+    html += rendering.render_outcome_frame(name, items[0] if items else None, pks, total, reader=reader)
+    delivery.send([(protocol.user_group(user_pk), protocol.count(user_pk, html, badge))])
+
+
 def to_user(message: protocol.UserMessage) -> None:
     """``message`` to all of its user's sockets."""
     delivery.send([(protocol.user_group(message["user"]), message)])

@@ -200,6 +200,56 @@ def mark_all_read(user: AbstractBaseUser) -> int:
     return changed
 
 
+#: Most items one Undo of "Mark all read" (or one :func:`mark_unread_many`) brings back: the newest ones.
+MAX_UNDO = 500
+
+
+def mark_all_read_undoable(user: AbstractBaseUser, *, tab: str = "") -> list[int]:
+    """:func:`mark_all_read`, telling every tab what changed with an Undo (see :func:`mark_unread_many`).
+
+    Returns the ids it marked read (the newest ``MAX_UNDO`` (500) of them), which is what the Undo brings back.
+    ``tab``: the acting tab's name (``acting_tab(request)``), whose keyboard focus goes on to the first item.
+    """
+    unread = Notification.objects.filter(recipient_id=user.pk).unread()
+    ids = list(unread.order_by("-updated_at", "-id").values_list("pk", flat=True)[:MAX_UNDO])
+    if not ids:
+        return []
+    # Every unread row, as mark_all_read does; the Undo names the newest MAX_UNDO of them.
+    changed = unread.update(read_at=timezone.now())
+    if changed:
+        first = _first_in_bar(user)
+        focus = (tab, first) if protocol.valid_tab(tab) and first is not None else None
+        delivery.after_commit(partial(pushes.states, [_user_pk(user)], focus))
+        push_outcome(user, "read_all", ids, total=changed)
+    return ids
+
+
+def mark_unread_many(user: AbstractBaseUser, pks: Iterable[object]) -> int:
+    """Mark those of ``pks`` (at most ``MAX_UNDO`` (500)) that are ``user``'s, read and not archived, unread and
+    unseen again: the Undo of "Mark all read". Every tab shows the new state and says what was undone."""
+    ids = [pk for pk in (parse_pk(value) for value in list(pks)[:MAX_UNDO]) if pk is not None]
+    if not ids:
+        return 0
+    start = Notification.objects.filter(recipient_id=user.pk, pk__in=ids).read().active()
+    changed = start.update(read_at=None, seen_at=None)
+    if changed:
+        push_state(user)
+        push_outcome(user, "unread", [], total=changed)
+    return changed
+
+
+def push_outcome(user: AbstractBaseUser | int, outcome: str, pks: Sequence[int], *, total: int = 0) -> None:
+    """After the commit, tell every tab of ``user`` what an action did, in the panel's announced outcome
+    (``outcome``: one of ``rendering.OUTCOMES``; ``pks``: the items it names or undoes)."""
+    delivery.after_commit(partial(pushes.outcome, _user_pk(user), outcome, list(pks), total or len(pks)))
+
+
+def _first_in_bar(user: AbstractBaseUser) -> int | None:
+    """The id of the first item of ``user``'s bar (where the focus goes on after "Mark all read")."""
+    rows = Notification.objects.filter(recipient_id=user.pk).visible().active().awake()
+    return rows.order_by("-updated_at", "-id").values_list("pk", flat=True).first()
+
+
 def resolve(notification: Notification, outcome: str, *, tab: str = "") -> bool:
     """Answer a notification's actions once: ``outcome`` ("Approved") replaces its buttons in every tab.
 
@@ -353,6 +403,16 @@ async def amark_seen(user: AbstractBaseUser, pks: Iterable[object]) -> int:
 async def amark_all_read(user: AbstractBaseUser) -> int:
     """Async :func:`mark_all_read`."""
     return await _in_thread(mark_all_read)(user)
+
+
+async def amark_all_read_undoable(user: AbstractBaseUser, *, tab: str = "") -> list[int]:
+    """Async :func:`mark_all_read_undoable`."""
+    return await _in_thread(mark_all_read_undoable)(user, tab=tab)
+
+
+async def amark_unread_many(user: AbstractBaseUser, pks: Iterable[object]) -> int:
+    """Async :func:`mark_unread_many`."""
+    return await _in_thread(mark_unread_many)(user, pks)
 
 
 async def aresolve(notification: Notification, outcome: str, *, tab: str = "") -> bool:

@@ -1,4 +1,4 @@
-"""The history page's inbox: its tabs with their counts, and pages read by keyset, newest first.
+"""The inbox of the history page and of the bar's panel: tabs with their counts, pages read by keyset, newest first.
 
 A tab is a filter: ``unread``, ``all``, ``archived``, or ``kind:<name>`` for each kind declared with
 ``"tab": True``. Unread and All leave out snoozed items (they come back when their snooze ends) and archived ones;
@@ -9,6 +9,9 @@ starts after the last item shown, named by its ``(updated_at, id)`` in an opaque
 that arrive while someone pages back are newer than every cursor, so no page repeats an item of the one before,
 and none is skipped. Each count stops after :data:`COUNT_LIMIT` + 1 rows ("99+", like the badge), so a long
 history is not counted to its end on every page view.
+
+The panel shows the same tabs over the rows the bar shows (``panel=True``: muted rows left out, as the bar never
+showed them); its pages start after the last item a tab's list holds (:func:`after`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.utils.translation import pgettext_lazy
 
 from ..models import Notification, NotificationQuerySet
 from .kinds import all_kinds
+from .validation import parse_pk
 
 #: Counts stop here: a tab with more rows shows "99+", as the bar's badge does (counting stops at 100 rows).
 COUNT_LIMIT = 99
@@ -48,17 +52,25 @@ class Tab:
     #: What ``?show=`` says: "unread", "all", "archived" or "kind:<name>".
     name: str
     label: str | Promise
-    #: Rows in it (unread ones for Unread), at most ``COUNT_LIMIT + 1``.
-    count: int = 0
+    #: Rows in it (unread ones for Unread), at most ``COUNT_LIMIT + 1``; None: not counted (the bar's first render).
+    count: int | None = 0
 
     @property
     def more(self) -> bool:
         """More rows than :data:`COUNT_LIMIT`: the count shows as "99+"."""
-        return self.count > COUNT_LIMIT
+        return self.count is not None and self.count > COUNT_LIMIT
 
     @property
     def shown_count(self) -> int:
-        return min(self.count, COUNT_LIMIT)
+        return min(self.count or 0, COUNT_LIMIT)
+
+    @property
+    def slug(self) -> str:
+        """The name as a piece of an HTML id ("kind:comment" -> "kind-comment")."""
+        return _NOT_IN_ID.sub("-", self.name)
+
+
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def tab_names() -> list[str]:
@@ -71,9 +83,12 @@ def tab_name(show: str | None) -> str:
     return show if show in tab_names() else DEFAULT
 
 
-def rows(user_pk: Any, name: str) -> NotificationQuerySet:
-    """The user's rows in tab ``name`` (one of :func:`tab_names`), in the page's order."""
+def rows(user_pk: Any, name: str, *, panel: bool = False) -> NotificationQuerySet:
+    """The user's rows in tab ``name`` (one of :func:`tab_names`), in the page's order (``panel``: the panel's,
+    without muted rows)."""
     qs = Notification.objects.filter(recipient_id=user_pk)
+    if panel:
+        qs = qs.visible()
     if name in BUILT_IN:
         return BUILT_IN[name][1](qs)
     return qs.active().awake().filter(kind=name.removeprefix(KIND_PREFIX))
@@ -85,11 +100,16 @@ def label(name: str) -> str | Promise:
     return all_kinds()[name.removeprefix(KIND_PREFIX)].label
 
 
-def tabs(user_pk: Any) -> list[Tab]:
+def uncounted() -> list[Tab]:
+    """Every tab without its count (no query): the bar's first render, which counts when its panel opens."""
+    return [Tab(name, label(name), None) for name in tab_names()]
+
+
+def tabs(user_pk: Any, *, panel: bool = False) -> list[Tab]:
     """Every tab with its count, in one query however many tabs there are; each count stops after
     ``COUNT_LIMIT + 1`` rows (``SELECT (SELECT COUNT(*) FROM (<the tab's rows> LIMIT 100)), ...``)."""
     names = tab_names()
-    limited = [rows(user_pk, name).order_by().values("id")[: COUNT_LIMIT + 1] for name in names]
+    limited = [rows(user_pk, name, panel=panel).order_by().values("id")[: COUNT_LIMIT + 1] for name in names]
     using = limited[0].db
     parts, params = [], []
     for qs in limited:
@@ -127,6 +147,14 @@ def page(qs: NotificationQuerySet, before: str | None, size: int) -> Page:
     items = found[:size]
     more = len(found) > size
     return Page(items, encode(items[-1]) if more else "")
+
+
+def after(user_pk: Any, pk: object) -> str | None:
+    """The cursor after the user's item ``pk`` (the last one a panel's list holds), or None when it is not theirs
+    (a bad id, or gone): the panel names its last item by id, which every list item carries."""
+    found = parse_pk(pk)
+    row = Notification.objects.filter(recipient_id=user_pk, pk=found).only("updated_at").first() if found else None
+    return encode(row) if row is not None else None
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)

@@ -27,6 +27,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString
@@ -34,7 +35,7 @@ from django.utils.safestring import SafeString
 from .. import conf
 from ..live.protocol import ChangeParts
 from ..models import Notification
-from ..store import UserPk
+from ..store import UserPk, inbox
 from ..store.readers import Reader
 from ..store.state import State
 
@@ -54,6 +55,17 @@ CONTROLS_TEMPLATE = "partials/notification_controls.html"
 HISTORY_LINK_TEMPLATE = "partials/notification_history_link.html"
 FOCUS_FRAME_TEMPLATE = "partials/notification_frame_focus.html"
 LIVE_FRAME_TEMPLATE = "partials/notification_frame_live.html"
+OUTCOME_FRAME_TEMPLATE = "partials/notification_frame_outcome.html"
+OUTCOME_TEMPLATE = "partials/notification_outcome.html"
+PANEL_VIEW_TEMPLATE = "partials/notification_frame_panel_view.html"
+PANEL_PAGE_TEMPLATE = "partials/notification_panel_page.html"
+PANEL_TABS_TEMPLATE = "partials/notification_panel_tabs.html"
+PANEL_ONLY_VIEW_TEMPLATE = "partials/notification_panel_view.html"
+ITEM_COPY_TEMPLATE = "partials/notification_frame_item_copy.html"
+
+#: What an action's outcome may say (notification_outcome.html): dismissed (with Undo), restored, marked all
+#: read (with Undo), marked unread again.
+OUTCOMES = ("archived", "restored", "read_all", "unread")
 
 #: Longest page title a tab may send (it is only echoed back into that tab's own <title>).
 MAX_PAGE_TITLE = 200
@@ -95,8 +107,19 @@ def render_bar(
 ) -> SafeString:
     """The whole bar, for a page's first render (``{% notification_bar %}``) and the reconnect view."""
     # tab: a random name for this page, so an action's answer can find the tab that acted (see protocol.state).
-    context = _context(state=state, page_title=page_title[:MAX_PAGE_TITLE], tab=secrets.token_urlsafe(12))
+    context = _context(
+        state=state,
+        page_title=page_title[:MAX_PAGE_TITLE],
+        tab=secrets.token_urlsafe(12),
+        panel_tabs=inbox.uncounted(),
+        full=_full(state),
+    )
     return _render(BAR_TEMPLATE, context, reader, request)
+
+
+def _full(state: State) -> bool:
+    """The bar's list holds ``BAR_SIZE`` items: there may be older ones ("Load more")."""
+    return len(state.items) >= int(conf.get("BAR_SIZE"))
 
 
 def render_item(notification: Notification, request: HttpRequest | None = None, *, reader: Reader | None = None) -> str:
@@ -196,15 +219,19 @@ def _forget_frames(**kwargs: Any) -> None:
     """A setting (tests) or a template file (the dev server's autoreload) changed: render the frames again."""
     _count_frame.cache_clear()
     _title_frame.cache_clear()
+    _live_frame.cache_clear()
     _substitution_holds.clear()
 
 
 def render_change_parts(notification: Notification, state: State, *, reader: Reader) -> ChangeParts:
     """The parts of the frame for one changed item (see :func:`protocol.change`); ``state``: the bar after it."""
     removed = notification.is_archived
+    count_html = render_count_frame(state.badge, reader=reader, unread=state.unread_count > 0)
+    if removed:  # dismissed: every tab says so, with an Undo (the part every tab gets, whatever it shows)
+        count_html += render_outcome_frame("archived", notification, [notification.pk], 1, reader=reader)
     parts: ChangeParts = {
         "item": _render(CHANGE_FRAME_TEMPLATE, _context(notification=notification, removed=removed), reader),
-        "count_html": render_count_frame(state.badge, reader=reader, unread=state.unread_count > 0),
+        "count_html": count_html,
         "tail_pk": None,
         "tail": "",
     }
@@ -215,10 +242,16 @@ def render_change_parts(notification: Notification, state: State, *, reader: Rea
 
 
 def render_controls(
-    notification: Notification, autofocus: str, request: HttpRequest | None = None, *, reader: Reader | None = None
+    notification: Notification,
+    autofocus: str,
+    request: HttpRequest | None = None,
+    *,
+    reader: Reader | None = None,
+    copy: str = "",
 ) -> str:
-    """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused."""
-    context = _context(notification=notification, autofocus=autofocus, live=True)
+    """For the tab that acted: ``notification``'s controls again, ``autofocus`` ("read"/"archive") focused
+    (``copy="panel"``: the controls of a panel view's copy)."""
+    context = _context(notification=notification, autofocus=autofocus, live=True, **_copy_context(copy))
     return _render(CONTROLS_TEMPLATE, context, reader, request)
 
 
@@ -238,7 +271,96 @@ def render_state_frame(state: State, *, live: bool = True, reader: Reader) -> st
 
     ``live=False`` also shows that live updates are paused (the channel layer cannot be reached).
     """
-    return _render(STATE_FRAME_TEMPLATE, _context(state=state, live=live), reader)
+    return _render(STATE_FRAME_TEMPLATE, _context(state=state, live=live, full=_full(state)), reader)
+
+
+def render_outcome_frame(
+    outcome: str, notification: Notification | None, pks: Sequence[int], total: int, *, reader: Reader
+) -> str:
+    """The frame part that tells every tab what an action did (one of :data:`OUTCOMES`), with its Undo:
+    ``notification`` is the item it names, ``pks`` the items an Undo of "Mark all read" brings back."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    ids = ",".join(str(pk) for pk in pks)
+    context = _context(outcome=outcome, notification=notification, ids=ids, total=total)
+    return _render(OUTCOME_FRAME_TEMPLATE, context, reader)
+
+
+# The panel's tabs and pages (answers to one tab's htmx requests, rendered per request) --------------------
+
+
+def render_panel_view(
+    request: HttpRequest,
+    *,
+    tabs: Sequence[inbox.Tab],
+    show: str,
+    items: Sequence[Notification],
+    more: bool,
+    reload: bool = False,
+) -> SafeString:
+    """The answer to a panel tab: the tabs again (``show`` marked), the live list's paging reset, and for a tab
+    that is not the live list (Archive, a kind) its first page (``items``; ``more``: there may be older ones).
+    ``reload``: only that view (an open view reading itself again after an outcome)."""
+    live = show in LIVE_TABS
+    context = _context(
+        tabs=tabs,
+        show=show,
+        live=live,
+        items=items,
+        more=more,
+        paged=False,
+        label=inbox.label(show),
+        **(_panel_list("older") if live else _panel_list("view")),
+    )
+    return _render(PANEL_ONLY_VIEW_TEMPLATE if reload else PANEL_VIEW_TEMPLATE, context, None, request)
+
+
+def render_panel_page(
+    request: HttpRequest, *, show: str, items: Sequence[Notification], more: bool, view: bool
+) -> SafeString:
+    """The answer to a panel's "Load more": ``items`` (the page after the list's last item), then the next
+    "Load more" (``more``) or the end; ``view``: the page of a view's list, else of the live list's older pages."""
+    which = {**_panel_list("view" if view else "older"), **_copy_context("panel" if view else "older")}
+    context = _context(show=show, items=items, more=more, paged=True, **which)
+    return _render(PANEL_PAGE_TEMPLATE, context, None, request)
+
+
+def render_panel_tabs(request: HttpRequest, tabs: Sequence[inbox.Tab], show: str) -> SafeString:
+    """The panel's tabs, counted, ``show`` chosen (the answer to notification_panel_recount.html)."""
+    return _render(PANEL_TABS_TEMPLATE, {"tabs": tabs, "show": show}, None, request)
+
+
+def render_item_copy(
+    notification: Notification, request: HttpRequest, *, copy: str = "", removed: bool = False
+) -> SafeString:
+    """For the tab that acted on an item the frames may not reach (a page "Load more" added, a panel view's
+    copy): that item again, or its removal, out of band."""
+    context = _context(notification=notification, removed=removed, **_copy_context(copy))
+    return _render(ITEM_COPY_TEMPLATE, context, None, request)
+
+
+#: The tabs that show the live list (Unread hides its read items); every other tab is a page of its own.
+LIVE_TABS = ("all", "unread")
+
+
+def _panel_list(which: str) -> dict[str, str]:
+    """The ids "Load more" works with: under the live list (older pages), or in a view."""
+    if which == "older":
+        return {"list_id": "notification-older", "more_id": "notification-more", "within": "#notification-list-slot"}
+    return {"list_id": "notification-view", "more_id": "notification-view-more", "within": "#notification-view-slot"}
+
+
+#: Items the socket's frames do not reach, whose forms say so (``copy``), so that their answers update them: an item
+#: of the live list's older pages ("older"), a panel view's copy of an item ("panel").
+COPIES = ("older", "panel")
+
+
+def _copy_context(copy: str) -> dict[str, str]:
+    """How such an item is rendered: its forms name it; a view's copy has ids beside the live list's and controls
+    that move the focus within the view."""
+    if copy == "panel":
+        return {"copy": "panel", "id_prefix": "panel-notification", "scope": "#notification-view"}
+    return {"copy": "older"} if copy == "older" else {}
 
 
 def render_offline_frame(*, reader: Reader) -> str:
@@ -247,8 +369,14 @@ def render_offline_frame(*, reader: Reader) -> str:
 
 
 def render_live_frame(*, reader: Reader) -> str:
-    """The frame for a socket whose page shows the current state already: live, and a fresh heartbeat clock."""
-    return _render(LIVE_FRAME_TEMPLATE, {"live": True, "stale_after": stale_after()}, reader)
+    """The frame for a socket whose page shows the current state already: live, and a fresh heartbeat clock
+    (the same for every reader of a language and time zone: rendered once per process, not once per connect)."""
+    return _live_frame(reader, stale_after(), get_script_prefix())
+
+
+@lru_cache(maxsize=256)
+def _live_frame(reader: Reader, stale_after: float, script_prefix: str) -> str:
+    return _render(LIVE_FRAME_TEMPLATE, {"live": True, "stale_after": stale_after}, reader)
 
 
 def render_heartbeat_frame(*, reader: Reader) -> str:

@@ -1,8 +1,10 @@
-"""HTTP views: the history page and the POST forms that work without JavaScript (and with htmx)."""
+"""HTTP views: the history page, the bar panel's tabs and pages, and the POST forms that work without JavaScript
+(and with htmx)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap
 from django_htmx.middleware import HtmxDetails
 
 from .. import conf
@@ -82,6 +84,59 @@ def _history_page(request: HttpRequest, show: str, before: str | None) -> dict[s
 
 @require_GET
 @login_required
+def panel(request: HttpRequest) -> HttpResponse:
+    """The bar panel's tabs, for htmx (without JavaScript the tabs are links to the history page, where this
+    sends a plain request too). A tab (``?show=``) answers with its view (notification_frame_panel_view.html;
+    ``reload=1``: the view alone, notification_panel_view.html); "Load
+    more" (htmx targets the list it pages) answers with the page after the list's last item: the browser sends
+    the id of the last item of each list it holds (``after``, the last one given wins), so whatever arrived or was
+    cut meanwhile, the page starts right after what the list shows."""
+    user_pk = request.user.pk
+    show = inbox.tab_name(request.GET.get("show"))
+    target = htmx(request).target
+    if target not in (PANEL_OLDER_ID, PANEL_VIEW_ID, PANEL_VIEW_SLOT_ID):
+        return HttpResponseRedirect(f"{reverse('notifications:history')}?{urlencode({'show': show})}")
+    rows = inbox.rows(user_pk, show, panel=True)
+    size = conf.get("PAGE_SIZE")
+    if target == PANEL_VIEW_SLOT_ID:  # a tab was chosen
+        if show in rendering.LIVE_TABS:
+            items: Sequence[Notification] = []
+            bar_size = conf.get("BAR_SIZE")
+            more = inbox.rows(user_pk, "all", panel=True)[bar_size : bar_size + 1].exists()
+        else:
+            first = inbox.page(rows, None, size)
+            items, more = annotate(first.items), bool(first.next)
+        tabs = inbox.tabs(user_pk, panel=True)
+        reload = request.GET.get("reload") == "1"
+        html = rendering.render_panel_view(request, tabs=tabs, show=show, items=items, more=more, reload=reload)
+    else:  # "Load more"
+        before = inbox.after(user_pk, (request.GET.getlist("after") or [""])[-1])
+        found = inbox.page(rows, before, size) if before is not None else inbox.Page([], "")
+        view = target == PANEL_VIEW_ID
+        html = rendering.render_panel_page(
+            request, show=show, items=annotate(found.items), more=bool(found.next), view=view
+        )
+    response = HttpResponse(html)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+PANEL_OLDER_ID = "notification-older"
+PANEL_VIEW_ID = "notification-view"
+PANEL_VIEW_SLOT_ID = "notification-view-slot"
+
+
+@require_GET
+@login_required
+def panel_counts(request: HttpRequest) -> HttpResponse:
+    """The panel's tabs with their counts, the chosen one (``?show=``) still chosen: asked by an open panel after
+    each frame that may change a count."""
+    show = inbox.tab_name(request.GET.get("show"))
+    return HttpResponse(rendering.render_panel_tabs(request, inbox.tabs(request.user.pk, panel=True), show))
+
+
+@require_GET
+@login_required
 def bar(request: HttpRequest) -> HttpResponse:
     """A fresh bar: a page whose socket went quiet swaps it in (see notification_heartbeat.html), which opens
     a new socket at once instead of waiting for the ws extension's back-off."""
@@ -122,14 +177,19 @@ def _done(request: HttpRequest) -> HttpResponse:
 @login_required
 def read(request: HttpRequest, pk: int) -> HttpResponse:
     api.mark_read(_me(request), pk)
-    return _focus_next(request, pk, "read") if htmx(request) else _back(request)
+    if not htmx(request):
+        return _back(request)
+    return _with_copy(request, pk, _focus_next(request, pk, "read"), removed=False)
 
 
 @require_POST
 @login_required
 def archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """Dismiss an item: it leaves the bar; every tab says so, with an Undo (the change frame carries it)."""
     api.archive(_me(request), pk)
-    return _focus_next(request, pk, "archive") if htmx(request) else _back(request)
+    if not htmx(request):
+        return _back(request)
+    return _with_copy(request, pk, _focus_next(request, pk, "archive"), removed=True)
 
 
 @require_POST
@@ -137,15 +197,27 @@ def archive(request: HttpRequest, pk: int) -> HttpResponse:
 def unread(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a read item unread again (the new state reaches every tab over the socket)."""
     api.mark_unread(_me(request), pk)
+    return _with_copy(request, pk, _done(request), removed=False, only_view=True)
+
+
+@require_POST
+@login_required
+def unread_many(request: HttpRequest) -> HttpResponse:
+    """Mark several read items unread again: the Undo of "Mark all read" (``ids``, comma separated, or several
+    ``ids`` fields). Only the user's own items change; every tab shows the new state and says so."""
+    ids = [part for value in request.POST.getlist("ids") for part in value.split(",")]
+    api.mark_unread_many(_me(request), ids)
     return _done(request)
 
 
 @require_POST
 @login_required
 def restore(request: HttpRequest, pk: int) -> HttpResponse:
-    """Bring an archived item back into the bar."""
-    api.restore(_me(request), pk)
-    return _done(request)
+    """Bring an archived item back into the bar (Restore in the Archive tab, or the Undo of a dismiss); every tab
+    says so."""
+    if api.restore(_me(request), pk):
+        api.push_outcome(_me(request), "restored", [pk])
+    return _with_copy(request, pk, _done(request), removed=True, only_view=True)
 
 
 @require_POST
@@ -156,7 +228,28 @@ def snooze(request: HttpRequest, pk: int) -> HttpResponse:
     if choice not in preferences.SNOOZE_CHOICES:
         return HttpResponseBadRequest(_("Unknown snooze choice."))
     api.snooze(_me(request), pk, choice)
-    return _done(request)
+    return _with_copy(request, pk, _done(request), removed=True, only_view=True)
+
+
+def _with_copy(
+    request: HttpRequest, pk: int, response: HttpResponse, *, removed: bool, only_view: bool = False
+) -> HttpResponse:
+    """An htmx answer, plus the acted-on item again (or its removal) when it is a copy the socket's frames do not
+    reach (its forms say which, ``copy``): a panel view's copy ("panel"), or, for read and dismiss (which push
+    only the item), an item of the live list's older pages ("older"). ``only_view``: the change pushes the whole
+    state, which resets the live list and its older pages, so only a view's copy needs it."""
+    copy = request.POST.get("copy", "")
+    if not htmx(request) or copy not in rendering.COPIES or (only_view and copy != "panel"):
+        return response
+    notification = Notification.objects.filter(recipient_id=request.user.pk, pk=pk).first()
+    if notification is None:
+        return response
+    annotate([notification])
+    html = rendering.render_item_copy(notification, request, copy=copy, removed=removed)
+    if response.status_code == 204:  # nothing else to swap: the copy alone, out of band
+        return reswap(HttpResponse(html), "none")
+    response.content += html.encode()
+    return response
 
 
 def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
@@ -171,20 +264,23 @@ def _focus_next(request: HttpRequest, pk: int, control: str) -> HttpResponse:
     match = _CONTROLS_ID.match(target_id)
     target = None
     if match:
-        target = Notification.objects.filter(recipient_id=request.user.pk, pk=int(match[1])).active().first()
+        target = Notification.objects.filter(recipient_id=request.user.pk, pk=int(match[2])).active().first()
     if target is None:  # no neighbour, and its own item is gone: nothing to focus
         return HttpResponse(status=204)
     focus = "read" if control == "read" and not target.is_read else "archive"
-    return HttpResponse(rendering.render_controls(target, focus, request))
+    copy = "panel" if match and match[1] else ""
+    return HttpResponse(rendering.render_controls(target, focus, request, copy=copy))
 
 
-_CONTROLS_ID = re.compile(r"^notification-(\d{1,18})-controls$")
+# An item's controls in the live list, or (panel-) in a panel view.
+_CONTROLS_ID = re.compile(r"^(panel-)?notification-(\d{1,18})-controls$")
 
 
 @require_POST
 @login_required
 def read_all(request: HttpRequest) -> HttpResponse:
-    api.mark_all_read(_me(request))
+    """Mark all read: every tab says how many, with an Undo; the acting tab's focus goes on to the first item."""
+    api.mark_all_read_undoable(_me(request), tab=acting_tab(request))
     return _done(request)
 
 

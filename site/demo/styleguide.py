@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from notifications import conf
 from notifications.models import Level, Notification
+from notifications.store.inbox import Tab, label, tab_names
 from notifications.store.kinds import Kind, all_kinds
 from notifications.store.state import State
 from notifications.web import rendering
@@ -440,6 +441,184 @@ def item_sections(samples: dict[str, list[Notification]]) -> list[ItemSection]:
     ]
 
 
+@dataclass(frozen=True)
+class PanelSection:
+    """An open panel in one of its inbox states: its tabs, the outcome of an action, the list or a tab's page."""
+
+    id: str
+    title: str
+    note: str
+    context: str
+    show: str = "all"  # the chosen tab
+    counts: tuple[int, ...] = (2, 5, 1, 1)  # unread, all, archived, comments
+    items: tuple[Notification, ...] = ()
+    older: tuple[Notification, ...] = ()  # a page "Load more" added
+    view: bool = False  # Archive or a kind tab: its page instead of the live list
+    more: bool = False  # "Load more" offered
+    paged: bool = False  # the last page read: the end says so
+    outcome: str = ""
+    outcome_total: int = 0
+    phone: bool = False
+    partials: str = "notification_panel_tabs.html"
+
+    @property
+    def html(self) -> SafeString:
+        tabs = [Tab(name, label(name), count) for name, count in zip(tab_names(), self.counts, strict=False)]
+        prefix = f"{self.id}-panel"
+        parts = [render_partial("partials/notification_panel_tabs.html", prefix, tabs=tabs, show=self.show)]
+        if self.outcome:
+            outcome = render_partial(
+                "partials/notification_outcome.html",
+                prefix,
+                outcome=self.outcome,
+                notification=self.items[0] if self.items else None,
+                ids="9001,9002,9003",
+                total=self.outcome_total,
+            )
+            parts.append(mark_safe(f'<div class="nb-outcome" role="status">{outcome}</div>'))
+        lists = {"list_id": "notification-older", "more_id": "notification-more", "within": "#notification-list-slot"}
+        if self.view:
+            lists = {
+                "list_id": "notification-view",
+                "more_id": "notification-view-more",
+                "within": "#notification-view-slot",
+            }
+            view = render_partial(
+                "partials/notification_panel_view.html",
+                prefix,
+                show=self.show,
+                live=False,
+                items=self.items,
+                more=self.more,
+                paged=self.paged,
+                label=label(self.show),
+                **lists,
+            )
+            parts.append(view)
+        else:
+            parts.append(render_partial(LIST_TEMPLATE, prefix, items=self.items, live=True, full=self.more))
+            if self.older:
+                page = render_partial(
+                    "partials/notification_panel_page.html",
+                    f"{prefix}-page",
+                    items=self.older,
+                    show=self.show,
+                    more=False,
+                    paged=True,
+                    copy="older",
+                    **lists,
+                )
+                parts.append(page)
+        return mark_safe("".join(parts))
+
+
+def panel_sections() -> list[PanelSection]:
+    """Every state of the panel's inbox: each tab, an empty tab, paging, and an action's outcome with its Undo."""
+    unread = (
+        sample(9151, "Review requested on #1287", minutes_ago=3),
+        sample(9152, "Disk usage on db-2 is at 91%", title="Capacity", level=Level.WARNING, minutes_ago=60),
+    )
+    read = (sample(9153, "Nightly backup completed", level=Level.SUCCESS, read=True, minutes_ago=600),)
+    archived = (
+        sample(9154, "Maintenance finished", archived=True, minutes_ago=2880),
+        sample(9155, "Build 41 finished", level=Level.SUCCESS, archived=True, minutes_ago=4000),
+    )
+    comments = (sample(9156, "", kind="comment", params={"excerpt": "Looks good"}, actors=["bob"], minutes_ago=8),)
+    older = (
+        sample(9157, "Build 40 finished", level=Level.SUCCESS, read=True, minutes_ago=5000),
+        sample(9158, "Payment webhook failed 3 times", level=Level.ERROR, read=True, minutes_ago=6000),
+    )
+    return [
+        PanelSection(
+            "state-panel-all",
+            "Panel tabs: All",
+            "The open panel's tabs, each with its count (read when the panel opens, again after each change while "
+            "it is open); All shows the live list, where arrivals land, with “Load more” under it when it is full.",
+            'tabs (inbox.Tab with counts), show="all"',
+            items=unread + read,
+            more=True,
+        ),
+        PanelSection(
+            "state-panel-unread",
+            "Panel tabs: Unread",
+            "Unread shows the live list without its read items: an item read in any tab leaves it there; arrivals "
+            "land in it live.",
+            'show="unread" (CSS hides data-read="true" items of the live list)',
+            show="unread",
+            items=unread,
+        ),
+        PanelSection(
+            "state-panel-archive",
+            "Panel tabs: Archive",
+            "Archive (and each kind tab) shows a page read when the tab is chosen, with Restore on each item and "
+            "its own “Load more”; an arrival only updates the counts; a dismiss, a restore or an Undo in any tab "
+            "reads it again.",
+            'show="archived", notification_panel_view.html (items id="panel-notification-<pk>")',
+            show="archived",
+            items=archived,
+            view=True,
+            more=True,
+            partials="notification_panel_tabs.html, notification_panel_view.html",
+        ),
+        PanelSection(
+            "state-panel-kind",
+            "Panel tabs: a kind",
+            'One tab per kind declared with "tab": True (here the demo\'s Comments).',
+            'show="kind:comment"',
+            show="kind:comment",
+            items=comments,
+            view=True,
+            partials="notification_panel_tabs.html, notification_panel_view.html",
+        ),
+        PanelSection(
+            "state-panel-empty",
+            "Panel tabs: empty",
+            "A tab with nothing in it says so: here Archive; Unread says “No unread notifications.”, All "
+            "“You're all caught up”.",
+            'show="archived", no items',
+            show="archived",
+            counts=(0, 3, 0, 0),
+            view=True,
+            partials="notification_panel_tabs.html, notification_panel_view.html",
+        ),
+        PanelSection(
+            "state-panel-paging",
+            "Load more: the last page",
+            "“Load more” appended an older page under the live list (with htmx: the page after the list's last "
+            "item, so arrivals meanwhile neither repeat nor skip one); on the last page the end says so and keeps "
+            "the keyboard focus.",
+            "notification_panel_page.html: items, more=False, paged=True",
+            items=unread + read,
+            older=older,
+            partials="notification_list.html, notification_panel_page.html, notification_panel_more.html",
+        ),
+        PanelSection(
+            "state-panel-outcome",
+            "Outcome with Undo",
+            "After a dismiss (here) or “Mark all read”, every tab says what happened in a polite live region (read "
+            "out by screen readers), with Undo; Undo restores, or marks exactly those items unread again.",
+            'outcome="archived", notification (its title or text)',
+            items=unread,
+            outcome="archived",
+            outcome_total=1,
+            partials="notification_outcome.html",
+        ),
+        PanelSection(
+            "state-panel-phone",
+            "Panel tabs at phone width",
+            "The tabs wrap; the outcome and its Undo stack at 375 px.",
+            'a 375 px viewport, outcome="read_all"',
+            show="unread",
+            counts=(2, 128, 12, 1),
+            items=unread,
+            outcome="read_all",
+            outcome_total=3,
+            phone=True,
+            partials="notification_panel_tabs.html, notification_outcome.html",
+        ),
+    ]
+
+
 def project_stylesheets() -> list[str]:
     """A project's own CSS, loaded after the bar's, so its overrides show here (``STYLEGUIDE_STYLESHEETS``)."""
     return list(getattr(settings, "STYLEGUIDE_STYLESHEETS", []))
@@ -468,6 +647,7 @@ def styleguide(request: HttpRequest) -> HttpResponse:
             "bar_states": bar_states(),
             "samples": samples,
             "item_sections": item_sections(samples),
+            "panel_sections": panel_sections(),
             "toast": samples["just-arrived"][0],
             "project_stylesheets": project_stylesheets(),
             "reconnecting_badge": render_partial("partials/notification_badge.html", "state-reconnecting", count=2),
