@@ -115,6 +115,10 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        for pipe in (self.proc.stdin, self.proc.stdout):  # unclosed, they are ResourceWarnings in a test
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         self._log.close()
 
 
@@ -126,9 +130,10 @@ def cpu_seconds(ps: psutil.Process) -> float:
         return float("nan")
 
 
-def setup_db(workdir: Path, redis_url: str, users: int) -> Path:
-    """Fresh SQLite database, migrated, with ``users`` bench users and their sessions; returns the cookie file."""
-    env = django_env(workdir, redis_url)
+def setup_db(workdir: Path, redis_url: str, users: int, env: dict[str, str] | None = None) -> Path:
+    """Fresh SQLite database (``env``: the database it names), migrated, with ``users`` bench users and their
+    sessions; returns the cookie file."""
+    env = env or django_env(workdir, redis_url)
     subprocess.run([PY, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     cookies = workdir / "cookies.json"
     subprocess.run([PY, "-m", "bench.seed", str(users), str(cookies)], env=env, cwd=ROOT, check=True)

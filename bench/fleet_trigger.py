@@ -243,6 +243,8 @@ class Fleet:
                     api.notify(self.users[uid], text)
                 except Exception:
                     state["errors"] += 1
+                    # As a worker between jobs: a connection the database ended (a restart) is not used again.
+                    close_old_connections()
                 call = time.monotonic() - t
                 with self.lock:
                     state["log"].append([seq, uid, t, call])

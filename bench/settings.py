@@ -13,21 +13,24 @@ from demo.settings import *  # noqa: F403
 
 DEBUG = False
 _layer = os.environ.get("BENCH_LAYER", "pubsub")
-_url = os.environ["REDIS_URL"]
+_url = os.environ.get("REDIS_URL", "")
+# A Sentinel-managed master named by the demo's settings (bench/chaos.py --sentinel): keep their host entry.
+_demo_hosts = CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts", [])  # noqa: F405
+_hosts = [h for h in _demo_hosts if isinstance(h, dict) and "sentinels" in h] or [_url]
 if _layer == "core":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # capacity: the default (100) drops frames when a burst outruns one consumer; raise it so a gap
             # is a real loss, not a tiny buffer.
-            "CONFIG": {"hosts": [_url], "prefix": "nbc", "capacity": 1000, "expiry": 120},
+            "CONFIG": {"hosts": _hosts, "prefix": "nbc", "capacity": 1000, "expiry": 120},
         }
     }
 elif _layer == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [_url], "prefix": "nbp"},
+            "CONFIG": {"hosts": _hosts, "prefix": "nbp"},
         }
     }
 else:

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# HAProxy: tests/test_chaos.py puts two server processes behind it, as bench/chaos.py does.
+command -v haproxy >/dev/null || missing+=(haproxy)
 # GNU gettext: tests/test_locale.py runs makemessages (xgettext) to check the catalogues are up to date.
 { command -v msgfmt && command -v xgettext; } >/dev/null || missing+=(gettext)
 if [ ${#missing[@]} -gt 0 ]; then

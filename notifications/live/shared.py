@@ -75,9 +75,10 @@ class Servers:
         self.prefix = prefix
 
     async def identity(self) -> tuple[str, ...]:
-        """Each server's ``run_id``: it changes when a server restarts or a failover puts another in its place."""
+        """Each server's ``run_id`` (it changes when a server restarts or a failover puts another in its place),
+        and behind Sentinel the topology the sentinels report (see :func:`_topology`)."""
         async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-            return tuple([await _run_id(client) for client in self.clients])
+            return tuple([await _run_id(client) + await _topology(client) for client in self.clients])
 
     async def over_limit(self, user_pk: UserPk) -> bool:
         """Count one action of ``user_pk`` on the first server (a sorted set of the window's actions, trimmed
@@ -112,6 +113,24 @@ async def _run_id(client: Any) -> str:
     except RedisConnectionError:  # a pooled connection the server closed (it restarted): once more, anew
         info = await client.info("server")
     return str(info["run_id"])
+
+
+async def _topology(client: Any) -> str:
+    """Behind Sentinel, the master and each replica with the role it reports ("" for a plain server).
+
+    A master that restarts or stalls for longer than the sentinels' ``down-after-milliseconds`` comes back still a
+    master, beside the one they promoted, until they convert it (up to ten seconds later: their INFO period).
+    Meanwhile a process may publish on one and subscribe on the other, and frames are lost with no probe lost
+    and no ``run_id`` changed; each step of that (the promotion, the conversion) changes this.
+    """
+    pool = client.connection_pool
+    manager, name = getattr(pool, "sentinel_manager", None), getattr(pool, "service_name", None)
+    if manager is None or name is None:
+        return ""
+    master = await manager.discover_master(name)  # the sentinel that answers first is asked next, too
+    replicas = await manager.sentinels[0].sentinel_slaves(name)
+    roles = sorted(f"{r['ip']}:{r['port']}={r.get('role-reported', '')}" for r in replicas)
+    return f"|{master[0]}:{master[1]}|{','.join(roles)}"
 
 
 def servers() -> Servers | None:
