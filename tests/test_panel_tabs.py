@@ -252,3 +252,56 @@ def test_a_cursor_after_an_item(alice: Any, bob: Any) -> None:
     n = notify(alice, "one")
     assert inbox.decode(inbox.after(alice.pk, n.pk)) == (n.updated_at, n.pk)
     assert inbox.after(bob.pk, n.pk) is None and inbox.after(alice.pk, "nope") is None
+
+
+def test_opening_the_panel_on_a_long_history_reads_one_page_with_bounded_queries(
+    alice: Any, bob: Any, alice_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    """Issue 27's bound: with 5,000 items in alice's history, each of the panel's requests (its counts, each
+    tab, Load more) makes as many queries as with a history of a few items, and reads one page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    def requests() -> list[int]:
+        """The query count of each request an open panel makes."""
+        counts = []
+        for path, query, target in (
+            ("/notifications/panel/counts/", {}, ""),
+            ("/notifications/panel/", {"show": "unread"}, "notification-view-slot"),
+            ("/notifications/panel/", {"show": "archived"}, "notification-view-slot"),
+            ("/notifications/panel/", {"show": "kind:comment"}, "notification-view-slot"),
+            ("/notifications/panel/", {"show": "all", "after": newest}, "notification-older"),
+            ("/notifications/panel/", {"show": "archived", "after": archived}, "notification-view"),
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                response = alice_client.get(path, query, headers={**HTMX, "HX-Target": target})
+            assert response.status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    notify(bob, "bob's own")
+    for i in range(3):
+        notify(alice, f"n{i}", kind="comment" if i % 2 else "")
+    newest = Notification.objects.filter(recipient=alice).latest("updated_at").pk
+    archive(alice, newest)
+    archived = newest
+    requests()  # once first: a reader's first request stores their preferences
+    short = requests()
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        Notification(
+            recipient=alice,
+            message=f"old {i}",
+            kind="comment" if i % 3 == 0 else "",
+            archived_at=now if i % 4 == 0 else None,
+            read_at=now if i % 2 else None,
+            updated_at=now - timezone.timedelta(seconds=10 + i),
+        )
+        for i in range(5_000)
+    )
+    assert Notification.objects.filter(recipient=alice).count() > 5_000
+    assert requests() == short
+    with django_assert_max_num_queries(8):
+        html = panel(alice_client, "notification-older", show="all", after=newest)
+    assert 0 < len(pks(html)) <= 20  # one page (PAGE_SIZE)
