@@ -68,7 +68,7 @@ class Router:
         # subscription still on its way counts as live only then.
         self.answered = False
         self.servers: shared.Servers | None = None  # the layer's Redis servers (None: another layer)
-        self.identity: tuple[str, ...] | None = None  # their run_ids when last asked
+        self.identity: shared.Identity | None = None  # who they were when last asked
         self.watchdog = Watchdog(self)
 
     def sockets(self) -> Iterator[Socket]:
@@ -165,7 +165,8 @@ class Router:
 
     async def restarted(self) -> bool:
         """Whether a server of the layer restarted, or was replaced by a failover, since last asked (frames
-        published meanwhile are lost, and redis-py re-subscribes quietly). False if none can be asked."""
+        published meanwhile are lost, and redis-py re-subscribes quietly), or a failover is still under way.
+        False if none can be asked."""
         servers = self._servers()
         if servers is None:
             return False
@@ -174,7 +175,8 @@ class Router:
         except Exception:  # down: the probes say so
             return False
         before, self.identity = self.identity, identity
-        return before is not None and before != identity
+        # While a failover is unfinished, frames may be lost on the way between two masters: every probe counts.
+        return before is not None and (before.servers != identity.servers or identity.split)
 
     def _servers(self) -> shared.Servers | None:
         if self.servers is None:

@@ -20,7 +20,7 @@ import contextlib
 import time
 import uuid
 from collections import defaultdict, deque
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 
@@ -74,11 +74,15 @@ class Servers:
         self.clients = [Redis(connection_pool=create_pool(host)) for host in decode_hosts(hosts)]
         self.prefix = prefix
 
-    async def identity(self) -> tuple[str, ...]:
+    async def identity(self) -> Identity:
         """Each server's ``run_id`` (it changes when a server restarts or a failover puts another in its place),
         and behind Sentinel the topology the sentinels report (see :func:`_topology`)."""
         async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
-            return tuple([await _run_id(client) + await _topology(client) for client in self.clients])
+            found = [(await _run_id(client), await _topology(client)) for client in self.clients]
+        return Identity(
+            tuple(f"{run_id}|{master}|{','.join(roles)}" for run_id, (master, roles) in found),
+            split=any(role.endswith("=master") for _, (_, roles) in found for role in roles),
+        )
 
     async def over_limit(self, user_pk: UserPk) -> bool:
         """Count one action of ``user_pk`` on the first server (a sorted set of the window's actions, trimmed
@@ -115,22 +119,26 @@ async def _run_id(client: Any) -> str:
     return str(info["run_id"])
 
 
-async def _topology(client: Any) -> str:
-    """Behind Sentinel, the master and each replica with the role it reports ("" for a plain server).
+class Identity(NamedTuple):
+    servers: tuple[str, ...]  # per host: its run_id, and behind Sentinel the master and replicas' roles
+    split: bool  # behind Sentinel: a replica still reports itself a master (a failover not finished yet)
+
+
+async def _topology(client: Any) -> tuple[str, list[str]]:
+    """Behind Sentinel, the master and each replica with the role it reports (nothing for a plain server).
 
     A master that restarts or stalls for longer than the sentinels' ``down-after-milliseconds`` comes back still a
     master, beside the one they promoted, until they convert it (up to ten seconds later: their INFO period).
     Meanwhile a process may publish on one and subscribe on the other, and frames are lost with no probe lost
-    and no ``run_id`` changed; each step of that (the promotion, the conversion) changes this.
+    and no ``run_id`` changed: each step of that changes this, and while it lasts ``Identity.split`` says so.
     """
     pool = client.connection_pool
     manager, name = getattr(pool, "sentinel_manager", None), getattr(pool, "service_name", None)
     if manager is None or name is None:
-        return ""
+        return "", []
     master = await manager.discover_master(name)  # the sentinel that answers first is asked next, too
     replicas = await manager.sentinels[0].sentinel_slaves(name)
-    roles = sorted(f"{r['ip']}:{r['port']}={r.get('role-reported', '')}" for r in replicas)
-    return f"|{master[0]}:{master[1]}|{','.join(roles)}"
+    return f"{master[0]}:{master[1]}", sorted(f"{r['ip']}:{r['port']}={r.get('role-reported', '')}" for r in replicas)
 
 
 def servers() -> Servers | None:
