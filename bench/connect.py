@@ -8,7 +8,11 @@ Variants, interleaved per repetition (same machine, same load):
 - ``S``: this project, the socket URL carries the version of the state the page just rendered (``?v=``, as the
   bar's ``ws-connect`` does), ready = the first frame (the live indicator when the page is current);
 - ``S-cold``: this project without ``?v=`` (as before issue 13), ready = the state frame;
-- ``B-backlog``, ``S-backlog``: B and S with daphne listening with a backlog of 2048 (Twisted's default: 50).
+- ``B-backlog``, ``S-backlog``: B and S with daphne listening with a backlog of 2048 (Twisted's default: 50);
+- ``S-uvicorn``, ``B-uvicorn``: S and B served by uvicorn as the deployment docs run it (``--ws
+  websockets-sansio``; uvloop, backlog 2048);
+- ``S-before``: S from another checkout (``--before PATH``, e.g. a ``git worktree`` of the commit before a change),
+  on the same database and Redis.
 
 Every user's bar holds 3 stored notifications (so S's state frame has content). Phase 1: N clients, 100
 handshakes in flight. Phase 2 (burst): ``--burst`` clients all at once; counted: ready within 5 s, failures.
@@ -49,7 +53,28 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "backlog": 2048,
         "daphne_args": ["--websocket_connect_timeout", "30"],
     },
+    # uvicorn, as docs/howto/deployment.md runs it.
+    "S-uvicorn": {"kind": "product", "layer": "pubsub", "versions": True, "uvicorn": True, "ws": "websockets-sansio"},
+    "B-uvicorn": {"kind": "blog", "layer": "pubsub", "uvicorn": True, "ws": "websockets-sansio"},
+    # S from the checkout named by --before (daphne, as S).
+    "S-before": {"kind": "product", "layer": "pubsub", "versions": True, "before": True},
 }
+
+
+def variant_server(
+    variant: dict[str, Any], port: int, env: dict[str, str], before: str | None
+) -> tuple[list[str], dict[str, str]]:
+    """The server's command line and environment for ``variant``."""
+    args = server_args(variant, port)
+    if variant.get("ws"):
+        args[args.index("--ws") + 1] = variant["ws"]
+    if variant.get("before"):
+        if not before:
+            raise RuntimeError("S-before needs --before PATH (a checkout to run S from)")
+        # That checkout's modules, not ours: its directory first on the path (python -m puts the cwd there).
+        env = {**env, "PYTHONPATH": f"{before}/site:{before}"}
+        args = ["env", "-C", before, *args]
+    return args, env
 
 
 def run(name: str, ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, Any]:
@@ -65,7 +90,7 @@ def run(name: str, ctx: dict[str, Any], opts: argparse.Namespace) -> dict[str, A
     if variant.get("versions"):
         for c in clients:
             c["v"] = ctx["versions"][str(c["uid"])]
-    server = Server(server_args(variant, port), env, port, work / f"connect-{name}.log")
+    server = Server(*variant_server(variant, port, env, opts.before), port, work / f"connect-{name}.log")
     loadgen = None
     out: dict[str, Any] = {"variant": name}
     try:
@@ -111,6 +136,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--burst", type=int, default=2000)
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--before", default=None, help="a checkout to run the S-before variant from")
     opts = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nbconnect-"))
     redis = Redis(work)

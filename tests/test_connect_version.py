@@ -13,7 +13,8 @@ from asgiref.sync import sync_to_async
 
 from notifications import aarchive, amark_read, anotify, aresolve
 from notifications.live import consumers, protocol
-from notifications.store import api
+from notifications.models import Notification
+from notifications.store import api, preferences
 from notifications.store.state import load_state
 from testing.communicators import connected
 from testing.html import attr, badge, by_id, ids, text_of, with_class
@@ -156,3 +157,56 @@ async def test_sockets_connecting_together_read_their_states_in_one_call(monkeyp
             shown = set(re.findall(r"\bfor (user\d+)\b", text_of(ws.state)))
             assert is_state_frame(ws.state) and shown == {user.username}
     assert len(calls) <= 2 and sorted(pk for call in calls for pk in call) == sorted(user.pk for user in users)
+
+
+# Refreshes (a subscription made late, refresh_all(), the layer back after an outage) ---------------------------
+
+
+async def refresh_all() -> None:
+    await sync_to_async(api.refresh_all)()
+
+
+def is_live_frame(frame: str) -> bool:
+    return not is_state_frame(frame) and attr(frame, "notification-status", "data-live") == "true"
+
+
+async def test_a_refresh_that_finds_the_same_state_sends_only_the_live_frame(alice: Any, layer: Any) -> None:
+    """Before: every refresh rendered and sent the whole bar; a burst of handshakes whose subscriptions were
+    made after JOIN_WAIT (7% of 5,000 in bench.connect) re-rendered the bar each had just been sent."""
+    await anotify(alice, "on the page")
+    async with connected(alice) as ws:
+        assert is_state_frame(ws.state)
+        await refresh_all()
+        frame = await ws.receive_from(timeout=5)
+        assert is_live_frame(frame) and with_class(frame, "nb-synced") and "on the page" not in frame
+
+
+async def test_a_refresh_after_a_change_outside_the_api_sends_the_state(alice: Any, layer: Any) -> None:
+    n = await anotify(alice, "old title")
+    async with connected(alice, **query(await version(alice))) as ws:
+        await sync_to_async(Notification.objects.filter(pk=n.pk).update)(title="new title")
+        await refresh_all()
+        frame = await ws.receive_from(timeout=5)
+        assert is_state_frame(frame) and "new title" in frame
+
+
+async def test_a_refresh_after_another_frame_sends_the_state(alice: Any, layer: Any) -> None:
+    """A frame since the last state changed what the tab shows: its version says nothing any more, even
+    when the database's state is the same as then."""
+    await anotify(alice, "stored")
+    async with connected(alice) as ws:
+        await ws.send_input(protocol.push(alice.pk, 10**6, "a frame the database does not explain"))
+        assert await ws.receive_from() == "a frame the database does not explain"
+        await refresh_all()
+        assert is_state_frame(await ws.receive_from(timeout=5))
+
+
+async def test_a_refresh_after_the_reader_changed_sends_the_state(alice: Any, layer: Any) -> None:
+    await anotify(alice, "stored")
+    async with connected(alice) as ws:
+        await sync_to_async(preferences.save_reader)(alice, "de", "")
+        await refresh_all()
+        frame = await ws.receive_from(timeout=5)
+        assert is_state_frame(frame)
+        await refresh_all()  # and then it shows that reader's state
+        assert is_live_frame(await ws.receive_from(timeout=5))

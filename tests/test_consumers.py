@@ -250,8 +250,11 @@ async def test_deactivation_closes_every_socket(alice: Any, layer: Any) -> None:
 
 async def test_refresh_resends_the_state(alice: Any, layer: Any) -> None:
     async with connected(alice) as ws:
+        # A change outside the API (unchanged, a bar gets only the live frame: test_connect_version.py).
+        await database_sync_to_async(Notification.objects.create)(recipient=alice, title="made in bulk")
         await database_sync_to_async(api.refresh_all)()
-        assert "notification-list" in ids(await ws.receive_from())
+        frame = await ws.receive_from()
+        assert "notification-list" in ids(frame) and "made in bulk" in frame
 
 
 # Revoked logins ---------------------------------------------------------------------------------------------

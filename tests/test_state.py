@@ -10,7 +10,17 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from notifications import archive, mark_read, notify
-from notifications.store.state import State, chunks, latest_items, load_state, load_states, unread_counts
+from notifications.models import Notification
+from notifications.store import api
+from notifications.store.state import (
+    State,
+    badge_counts,
+    chunks,
+    latest_items,
+    load_state,
+    load_states,
+    unread_counts,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -57,13 +67,13 @@ def test_a_batch_reads_each_users_latest_items_with_a_limit_in_a_few_queries(
     alice: Any, bob: Any, settings: Any, django_assert_num_queries: Any
 ) -> None:
     """Before: ROW_NUMBER() over every active row of each user in the batch (a heavy user's whole history
-    ranked on each connect). Now each user's read stops at BAR_SIZE rows, as load_state's does. Four queries for
-    the whole batch: the items, the unread counts, the badge counts (unseen), the next snooze to end."""
+    ranked on each connect). Now each user's read stops at BAR_SIZE rows, as load_state's does. Three queries
+    for the whole batch: the items, the unread and badge (unseen) counts together, the next snooze to end."""
     settings.NOTIFICATIONS = {"BAR_SIZE": 2}
     for i in range(5):
         notify(alice, f"a{i}")
     notify(bob, "b0")
-    with django_assert_num_queries(4) as queries:
+    with django_assert_num_queries(3) as queries:
         states = load_states([alice.pk, bob.pk, 10**9])
     items_query = next(q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"])
     assert items_query.count("LIMIT 2") == 4 and "ROW_NUMBER" not in items_query.upper()  # 3 users, 4 parts
@@ -90,6 +100,27 @@ def test_unread_counts_take_one_query_per_chunk(alice: Any, bob: Any, django_ass
     ids = [alice.pk, bob.pk, 10**9]
     with django_assert_num_queries(1):
         assert unread_counts(ids) == {alice.pk: 2, bob.pk: 0, 10**9: 0}
+
+
+@pytest.mark.parametrize("badge", ["unseen", "unread"])
+def test_a_batchs_unread_and_badge_counts_agree_with_each_count_read_alone(settings: Any, badge: str) -> None:
+    """The unread and unseen counts of a batch come from one read of the unread rows (they were two queries)."""
+    settings.NOTIFICATIONS = {"BADGE_COUNTS": badge}
+    users = [get_user_model().objects.create_user(f"user{i}") for i in range(4)]
+    for i, user in enumerate(users):
+        rows = [notify(user, f"{user.username}-{j}") for j in range(i + 2)]
+        api.mark_seen(user, [rows[0].pk])  # seen, still unread: unread, not unseen
+        if i % 2:
+            mark_read(user, rows[1].pk)
+        Notification.objects.filter(pk=rows[-1].pk).update(muted=i == 2)  # muted rows count nowhere
+        if i == 3:
+            api.snooze(user, rows[-1].pk, "week")  # a snoozed row counts again when it is back
+    ids = [u.pk for u in users]
+    states = load_states(ids)
+    unread, badges = unread_counts(ids), badge_counts(ids)
+    assert {pk: (s.unread_count, s.badge) for pk, s in states.items()} == {pk: (unread[pk], badges[pk]) for pk in ids}
+    first = states[users[0].pk]  # two unread rows, one of them seen
+    assert (first.unread_count, first.badge) == (2, 1 if badge == "unseen" else 2)
 
 
 def test_chunks_cover_every_id_once_in_order() -> None:

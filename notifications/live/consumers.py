@@ -89,6 +89,7 @@ class StateFrame(NamedTuple):
     badge: int  # what the badge shows
     reader: Reader
     wake_at: datetime.datetime | None  # when the user's next snoozed item comes back
+    version: str  # the state's version (what a tab showing it may ask with, see _state_frames)
 
 
 def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, StateFrame]:
@@ -105,14 +106,17 @@ def _state_frames(requests: list[FrameRequest]) -> dict[FrameRequest, StateFrame
     states, who = load_states(pks), readers(list(pks))
     frames = {}
     for pk, live, shown_version in requests:
-        state, reader = states[pk], who[pk]
-        if live and shown_version is not None and shown_version == state.version:
+        state, reader, version = states[pk], who[pk], states[pk].version
+        if live and shown_version is not None and shown_version == version:
             html = rendering.render_live_frame(reader=reader)
         else:
             html = rendering.render_state_frame(state, live=live, reader=reader)
-        frames[pk, live, shown_version] = StateFrame(state.pks, html, state.badge, reader, state.wake_at)
+        frames[pk, live, shown_version] = StateFrame(state.pks, html, state.badge, reader, state.wake_at, version)
     return frames
 
+
+#: The frames that change what a tab shows (after one, its state's version no longer says what it shows).
+_CHANGES_SHOWN = frozenset({protocol.PUSH, protocol.STATE, protocol.CHANGE, protocol.COUNT})
 
 #: Sockets connecting at the same moment (a page-load storm, a restarted server's tabs) read their states
 #: together: a few database calls for a burst, not one per socket.
@@ -177,6 +181,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     next_check = 0.0
     refocus_until = 0.0  # see receive()
     reader: Reader | None = None  # the user's language and time zone, read with each state
+    # The version of the state this tab shows, as the last state frame left it; None once another frame may
+    # have changed what it shows. A refresh that finds the same state and reader sends only the live frame.
+    version: str | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' own loop (``await_many_dispatch``), over the browser's messages and this socket's inbox
@@ -200,6 +207,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
+        if message["type"] in _CHANGES_SHOWN:
+            self.version = None
         await handler(message)
 
     async def connect(self) -> None:
@@ -234,11 +243,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         raise StopConsumer
 
     async def send_state(self, shown_version: str | None = None) -> None:
+        """Send the state, or only the live frame when the tab shows ``shown_version`` and it is current."""
         live = self.router.live(self)
         frame = await state_frames.get((self.user.pk, live, shown_version))
+        if shown_version is not None and self.reader not in (None, frame.reader):
+            # The tab shows that state in another language or time zone (a refresh): send it all.
+            frame = await state_frames.get((self.user.pk, live, None))
         self.reader = frame.reader
         self.router.wake(self, frame.wake_at)
         await self.apply_state(frame.pks, frame.html, frame.badge)
+        self.version = frame.version
 
     async def apply_state(
         self, pks: list[int], html: str, count: int | None = None, *, focus: int | None = None
@@ -365,6 +379,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
     async def notification_refresh(self, event: protocol.Refresh) -> None:
         """Re-read this bar (``refresh_all()``, the layer back after an outage, a subscription made late)."""
         try:
-            await self.send_state()
+            # What this tab shows, if no frame changed it since its last state: a socket that connected before
+            # its user's subscription was made (router.JOIN_WAIT) re-reads its bar, and mostly finds it the same.
+            await self.send_state(self.version)
         except DatabaseError as error:  # the next refresh, or the next connect, sends it
             logger.warning("Could not re-send the bar of a socket of user %s: %r", self.user.pk, error)
