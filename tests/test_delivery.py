@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from notifications import notify
 from notifications.live import delivery, pushes
@@ -81,6 +81,28 @@ def test_a_rolled_back_notify_pushes_nothing(alice: Any, redis_layer: None, monk
         raise RuntimeError
     assert delivery.flush(timeout=10)
     assert pushed == []
+
+
+@pytest.mark.outbox
+def test_a_push_that_cannot_read_the_database_is_tried_again_in_order(
+    alice: Any, redis_layer: None, monkeypatch: Any
+) -> None:
+    """Found by the chaos soak: a notification committed just before PostgreSQL stopped had its push (which
+    reads the rows, counts and reader) fail, was dropped with a log line, and its tab showed it only at its
+    next state, 52 s later. Now the outbox tries it again, the pushes after it waiting their turn."""
+    monkeypatch.setattr(delivery, "RETRY_FIRST", 0.01)
+    failures, pushed = [OperationalError("the database system is shutting down")] * 2, []
+
+    def new_items(created: list[Notification], who: Any = None) -> None:
+        if failures:
+            raise failures.pop()
+        pushed.append([n.message for n in created])
+
+    monkeypatch.setattr(pushes, "new_items", new_items)
+    notify(alice, "committed as the database stopped")
+    notify(alice, "after it")
+    assert delivery.flush(timeout=10)
+    assert pushed == [["committed as the database stopped"], ["after it"]]
 
 
 def test_a_script_that_exits_right_after_notify_still_pushes(tmp_path: Any, redis_url: str) -> None:

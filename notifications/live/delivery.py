@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import queue
@@ -23,7 +24,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 from .. import conf
 from . import db, protocol
@@ -124,6 +125,11 @@ def after_commit(job: Callable[[], None]) -> None:
     transaction.on_commit(lambda: _outbox().put(job))
 
 
+#: Seconds a push that cannot read the database is tried again (first after RETRY_FIRST, then doubling to 4 s).
+RETRY_FOR = 30.0
+RETRY_FIRST = 0.25
+
+
 class _Outbox:
     """Jobs run in order on one daemon thread, each with the thread's database connection kept between jobs."""
 
@@ -144,8 +150,7 @@ class _Outbox:
         while True:
             job = self.jobs.get()
             try:
-                db.close_dead_connections()  # kept since the last job: the database may have restarted meanwhile
-                job()
+                self._run(job)
             except Exception:
                 logger.exception("A push failed after its commit; open bars catch up on their next state.")
             try:
@@ -153,6 +158,26 @@ class _Outbox:
             except Exception:  # the thread lives on: the next push opens a connection of its own
                 logger.exception("Could not close the outbox thread's broken database connection.")
             self.jobs.task_done()
+
+    @staticmethod
+    def _run(job: Callable[[], None]) -> None:
+        """Run ``job``; while it cannot read the database (a restart), again after a pause, for up to
+        ``RETRY_FOR`` seconds, the jobs after it waiting in order. A push given up on reaches no open tab until
+        its next state, which may be long: nothing else tells a tab that a row came."""
+        deadline, pause = time.monotonic() + RETRY_FOR, RETRY_FIRST
+        while True:
+            db.close_dead_connections()  # kept since the last job: the database may have restarted meanwhile
+            try:
+                job()
+                return
+            except DatabaseError as error:
+                if time.monotonic() + pause > deadline:
+                    raise
+                logger.warning("A push could not read the database (%r); trying again in %.2f s.", error, pause)
+            with contextlib.suppress(DatabaseError):
+                db.close_unusable_connections()
+            time.sleep(pause)
+            pause = min(pause * 2, 4.0)
 
     def drain(self, timeout: float) -> bool:
         """Wait until every job so far has run (at most ``timeout`` seconds); whether they all did."""
