@@ -144,11 +144,15 @@ def database_state(server: DemoServer, cookie: str) -> tuple[int | None, list[in
 
 
 def assert_converged(tabs: list[Tab], server: DemoServer, cookie: str, timeout: float = 10) -> None:
-    count, items = database_state(server, cookie)
+    """Every tab shows the database's state. The state is read again each round: an action still on its way when
+    it was first read (the wait for its answer can be met by an earlier frame) would leave a stale target."""
     deadline = time.monotonic() + timeout
-    while any(tab.badge() != count or not set(items) <= tab.pks() for tab in tabs):
+    while True:
+        count, items = database_state(server, cookie)
+        if all(tab.badge() == count and set(items) <= tab.pks() for tab in tabs):
+            return
         assert time.monotonic() < deadline, [(tab.badge(), sorted(tab.pks())) for tab in tabs] + [(count, items)]
-        time.sleep(0.05)
+        time.sleep(0.2)
 
 
 def stored(pg: PostgresServer, message: str) -> int:
