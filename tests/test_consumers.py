@@ -257,6 +257,28 @@ async def test_refresh_resends_the_state(alice: Any, layer: Any) -> None:
         assert "notification-list" in ids(frame) and "made in bulk" in frame
 
 
+async def test_a_refresh_the_database_refuses_is_tried_again(alice: Any, layer: Any, monkeypatch: Any) -> None:
+    """Found by CI's Sentinel test: the refresh after the layer came back met SQLite's lock, was dropped with a
+    log line, and the tabs never got what was sent during the failover. Now it is tried again."""
+    from django.db import OperationalError
+
+    from notifications.live import consumers
+
+    async with connected(alice) as ws:
+        await database_sync_to_async(Notification.objects.create)(recipient=alice, title="sent meanwhile")
+        refused, get = [OperationalError("database table is locked")], consumers.state_frames.get
+
+        async def locked_once(key: Any) -> Any:
+            if refused:
+                raise refused.pop()
+            return await get(key)
+
+        monkeypatch.setattr(consumers.state_frames, "get", locked_once)
+        await database_sync_to_async(api.refresh_all)()
+        frame = await ws.receive_from(timeout=5)
+        assert "sent meanwhile" in frame and not refused
+
+
 # Revoked logins ---------------------------------------------------------------------------------------------
 
 

@@ -75,6 +75,9 @@ def _snooze(user: AbstractBaseUser, pk: object, choice: object) -> bool:
     return isinstance(choice, str) and choice in preferences.SNOOZE_CHOICES and api.snooze(user, pk, choice)
 
 
+#: Seconds a refresh the database refused is tried again.
+REFRESH_RETRY_FOR = 30.0
+
 #: Seconds a tab that marked all read waits for the state frame that answers it (and carries its focus on).
 REFOCUS_WINDOW = 10.0
 
@@ -378,9 +381,18 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
 
     async def notification_refresh(self, event: protocol.Refresh) -> None:
         """Re-read this bar (``refresh_all()``, the layer back after an outage, a subscription made late)."""
-        try:
-            # What this tab shows, if no frame changed it since its last state: a socket that connected before
-            # its user's subscription was made (router.JOIN_WAIT) re-reads its bar, and mostly finds it the same.
-            await self.send_state(self.version)
-        except DatabaseError as error:  # the next refresh, or the next connect, sends it
-            logger.warning("Could not re-send the bar of a socket of user %s: %r", self.user.pk, error)
+        # A refresh is how a tab learns what it missed: one the database refused (a lock, a restart) is tried
+        # again, later frames waiting their turn, for up to REFRESH_RETRY_FOR seconds.
+        deadline, pause = time.monotonic() + REFRESH_RETRY_FOR, 0.25
+        while not self.closing:
+            try:
+                # What this tab shows, if no frame changed it since its last state: a socket that connected before
+                # its user's subscription was made (router.JOIN_WAIT) re-reads its bar, and mostly finds it the same.
+                await self.send_state(self.version)
+                return
+            except DatabaseError as error:
+                logger.warning("Could not re-send the bar of a socket of user %s: %r", self.user.pk, error)
+                if time.monotonic() + pause > deadline:
+                    return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 4.0)
