@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,13 +19,13 @@ import django
 import pytest
 from demo.models import Ticket
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import notify
-from notifications.mail.digests import send_digests, unsubscribe_token, user_pk_from_token
+from notifications.mail.digests import claim, send_digests, unsubscribe_token, user_pk_from_token
 from notifications.models import Notification, Preferences
 from testing.html import ids, text_of
 from testing.smtp import SMTPServer
@@ -207,6 +208,44 @@ def test_two_hosts_at_once_send_one_digest_each(tmp_path: Path, engine: str, set
         again = subprocess.run([*manage, "send_digests"], env=env, capture_output=True, text=True, check=True)
         assert again.stdout.startswith("Sent 0 digest(s)")
         assert len(smtp.messages()) == users
+
+
+@pytest.mark.parametrize("other_host", ["takes them", "lets go"])
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_waits_for_a_user_another_host_holds_and_never_splits_their_rows(other_host: str) -> None:
+    """Another host's transaction holds the first of alice's three due rows: the claim waits for it, then takes
+    all three (it let go) or none (it took them all), never the two it could lock at once (two emails)."""
+    if not connection.features.has_select_for_update:
+        pytest.skip("a row lock needs SELECT ... FOR UPDATE; SQLite's claim takes the database's write lock")
+    alice = get_user_model().objects.create_user("alice", "alice@example.test", "pw")
+    for n in range(3):
+        age(notify(alice, f"Notification {n}"), minutes=120)
+    first = Notification.objects.filter(recipient=alice).order_by("created_at", "id").first()
+    assert first is not None
+    held, release = threading.Event(), threading.Event()
+
+    def another_host() -> None:
+        try:
+            with transaction.atomic():
+                list(Notification.objects.select_for_update().filter(pk=first.pk))
+                held.set()
+                release.wait(10)
+                if other_host == "takes them":
+                    Notification.objects.filter(recipient=alice).update(emailed_at=timezone.now())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=another_host)
+    thread.start()
+    try:
+        assert held.wait(10)
+        threading.Timer(0.5, release.set).start()
+        claimed = claim([alice.pk], timezone.now())
+    finally:
+        release.set()
+        thread.join(10)
+    taken = [n.message for n in claimed.get(alice.pk, [])]
+    assert taken == ([] if other_host == "takes them" else ["Notification 0", "Notification 1", "Notification 2"])
 
 
 @pytest.mark.django_db

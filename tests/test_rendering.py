@@ -46,9 +46,20 @@ def test_new_frame_cuts_the_list_to_bar_size(alice: Any, settings: Any) -> None:
     """Before: the live list grew by one per arrival, forever (160 items after 150 arrivals)."""
     settings.NOTIFICATIONS = {"BAR_SIZE": 4}
     html = rendering.render_new_frame(notify(alice, "hello"), 1, reader=EN)
-    [cut] = [s for s in swaps(html) if s.startswith("delete:")]
+    [cut] = [s for s in swaps(html) if s.startswith("delete:") and "#notification-list" in s]
     assert "#notification-list" in cut and ":nth-child(n+5)" in cut  # the items after the 4th
     assert "beforeend:#notification-list" in swaps(html)  # the marker that gives the delete a target
+
+
+def test_a_count_frame_replaces_the_counts_asks_not_yet_sent_and_keeps_the_one_on_its_way(alice: Any) -> None:
+    """An ask on its way (htmx's .htmx-request) stays: its answer's targets are looked for from it, and a removed
+    one finds none. The marker gives the delete a target when no other ask is left."""
+    html = rendering.render_new_frame(notify(alice, "hello"), 1, reader=EN)
+    oob = swaps(html)
+    [cut] = [s for s in oob if s.startswith("delete:#notification-tabs-recount")]
+    assert cut == "delete:#notification-tabs-recount > :not(.htmx-request)"
+    assert oob.count("beforeend:#notification-tabs-recount") == 2  # the marker, then the fresh ask
+    assert "innerHTML:#notification-tabs-recount" not in oob
 
 
 def test_no_designer_partial_carries_oob_flags_or_test_markers() -> None:

@@ -1,9 +1,12 @@
 """The email digest: each user's unread, un-emailed notifications older than ``DIGEST_DELAY``, in one email.
 
 Safe on several hosts at once: rows are *claimed* (``emailed_at`` set) in a short transaction before anything is
-sent, and a row is only claimed while ``emailed_at IS NULL``. On PostgreSQL the claim reads with
-``SELECT ... FOR UPDATE SKIP LOCKED`` (a second host skips what the first holds); on SQLite the transaction takes
-the database's write lock before it reads, so two hosts take turns and the second finds nothing left. A row a
+sent, and a row is only claimed while ``emailed_at IS NULL``. Two hosts take turns at each claim, and the second
+finds nothing left of what the first took: on PostgreSQL the claim reads with ``SELECT ... FOR UPDATE``, in one
+order, and a row another host holds is waited for, then read again; on SQLite the transaction takes the
+database's write lock before it reads. (Not ``SKIP LOCKED``: it hands out single rows, so two hosts racing
+through the same users could split one user's rows and send that user two emails.) The wait is one claim's
+transaction, not the sending: the sending happens after it. A row a
 user may not receive by email (kind not emailable, turned off, digest off, no address) is claimed too, so it is
 never looked at again. Sending is at most once: a send that fails gives its rows back for the next run.
 """
@@ -94,11 +97,13 @@ def claim(user_ids: Sequence[UserPk], now: datetime.datetime) -> dict[UserPk, li
 
 
 def claim_rows(rows: QuerySet[Notification], now: datetime.datetime) -> dict[UserPk, list[Notification]]:
-    """Mark ``rows`` emailed and return them per user, skipping rows another host holds: what makes an email
-    go out once across hosts (the digest's, and the still-unread email's)."""
+    """Mark ``rows`` emailed and return them per user, waiting for rows another host holds (it takes them, and
+    they are no longer due when read again): what makes an email go out once across hosts (the digest's, and
+    the still-unread email's), with each user's rows in one email."""
     with transaction.atomic():
-        if db_connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
+        if db_connection.features.has_select_for_update:
+            # One lock order for every host (the ORDER BY below), so two claims never deadlock.
+            rows = rows.select_for_update()
         else:
             # SQLite: a write takes the database's write lock now, before the read, so a second host waits here
             # and then reads the rows already claimed (no lock upgrade, no "database is locked" halfway).

@@ -59,7 +59,7 @@ OUTCOME_FRAME_TEMPLATE = "partials/notification_frame_outcome.html"
 OUTCOME_TEMPLATE = "partials/notification_outcome.html"
 PANEL_VIEW_TEMPLATE = "partials/notification_frame_panel_view.html"
 PANEL_PAGE_TEMPLATE = "partials/notification_panel_page.html"
-PANEL_TABS_TEMPLATE = "partials/notification_panel_tabs.html"
+PANEL_COUNTS_TEMPLATE = "partials/notification_frame_panel_counts.html"
 PANEL_ONLY_VIEW_TEMPLATE = "partials/notification_panel_view.html"
 ITEM_COPY_TEMPLATE = "partials/notification_frame_item_copy.html"
 
@@ -325,9 +325,9 @@ def render_panel_page(
     return _render(PANEL_PAGE_TEMPLATE, context, None, request)
 
 
-def render_panel_tabs(request: HttpRequest, tabs: Sequence[inbox.Tab], show: str) -> SafeString:
-    """The panel's tabs, counted, ``show`` chosen (the answer to notification_panel_recount.html)."""
-    return _render(PANEL_TABS_TEMPLATE, {"tabs": tabs, "show": show}, None, request)
+def render_panel_counts(request: HttpRequest, tabs: Sequence[inbox.Tab]) -> SafeString:
+    """The panel tabs' counts alone, out of band (the answer to notification_panel_recount.html)."""
+    return _render(PANEL_COUNTS_TEMPLATE, {"tabs": tabs}, None, request)
 
 
 def render_item_copy(

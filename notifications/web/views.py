@@ -129,10 +129,8 @@ PANEL_VIEW_SLOT_ID = "notification-view-slot"
 @require_GET
 @login_required
 def panel_counts(request: HttpRequest) -> HttpResponse:
-    """The panel's tabs with their counts, the chosen one (``?show=``) still chosen: asked by an open panel after
-    each frame that may change a count."""
-    show = inbox.tab_name(request.GET.get("show"))
-    return HttpResponse(rendering.render_panel_tabs(request, inbox.tabs(request.user.pk, panel=True), show))
+    """The panel tabs' counts, out of band: asked by an open panel after each frame that may change a count."""
+    return HttpResponse(rendering.render_panel_counts(request, inbox.tabs(request.user.pk, panel=True)))
 
 
 @require_GET
