@@ -150,6 +150,44 @@ async def test_a_redis_restart_between_two_probes_is_noticed_and_every_tab_conve
         await frame_with_id(ws, f"notification-{n.pk}", timeout=10)
 
 
+async def test_a_process_too_busy_to_see_its_probes_back_in_time_neither_pauses_nor_rereads_its_bars(
+    alice: Any, redis: RedisServer, settings: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    """Found by the rolling-restart bench (5,000 sockets): the burst of handshakes from a restarted process kept
+    the other process's event loop so busy that its probes came back after their time-out. Two such in a row said
+    the layer was down: every bar said "paused", then every bar was read again, a read per socket added to the
+    burst. A late probe that comes back lost nothing, and a miss while the loop itself is that busy is not one."""
+    settings.NOTIFICATIONS = {"LAYER_CHECK_INTERVAL": 0.3}  # each probe waits 1 s (its floor)
+    routing = router.get()
+    rereads: list[object] = []
+    refresh = routing.refresh
+
+    def counted(keys: list[str] | None = None) -> None:
+        if keys is None or keys:  # [] is the round's retry of failed subscriptions: there were none
+            rereads.append(keys)
+        refresh(keys)
+
+    monkeypatch.setattr(routing, "refresh", counted)
+    stop = asyncio.Event()
+
+    async def busy() -> None:  # a burst of handshakes: each turn of the loop takes half a second
+        while not stop.is_set():
+            time.sleep(0.5)  # noqa: ASYNC251 (the point: a turn of the loop that blocks)
+            await asyncio.sleep(0)
+
+    async with connected(alice) as ws:
+        hog = asyncio.create_task(busy())
+        await asyncio.sleep(6)  # several probe rounds, each probe later than its time-out
+        stop.set()
+        await hog
+        await asyncio.sleep(1.5)  # rounds on a quiet loop again
+        assert not [r for r in caplog.records if "does not answer" in r.getMessage() or "was lost" in r.getMessage()]
+        assert rereads == []
+        n = await database_sync_to_async(notify)(alice, "live all along")
+        frame = await frame_with_id(ws, f"notification-{n.pk}", timeout=10)
+        assert "notification-status" not in ids(frame) or attr(frame, "notification-status", "data-live") == "true"
+
+
 class SilentServer:
     """A TCP server that accepts connections and never answers (a wedged Redis, a black-holed proxy)."""
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import pytest
 import redis.asyncio
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from notifications.live import protocol, pushes, router
@@ -132,10 +134,11 @@ async def test_a_slow_subscription_holds_no_handshake_and_loses_no_frame(
     alice: Any, bob: Any, either_layer: None, monkeypatch: Any, answered: bool
 ) -> None:
     """Found by the rolling-restart bench: thousands of handshakes at once queue their SUBSCRIBEs on one
-    connection; each waited for its own, timed out after PUSH_TIMEOUT, and the bars said "paused". Now a
-    handshake waits JOIN_WAIT at most, and the bar is read again once the subscription is made. Meanwhile the
-    bar says live if the layer has answered lately (another user's subscription was made: a busy layer), and
-    "paused" if it has not (a Redis that never answers: its bars must not claim to be live)."""
+    connection; each waited for its own, timed out after PUSH_TIMEOUT, and the bars said "paused". Now the
+    handshake is accepted at once. If the layer has answered lately (another user's subscription was made: a
+    busy layer), the bar is read once the subscription is made, live: one read, nothing missed (reading it
+    before, then again after, doubled the database's work in the burst). If it has not (a Redis that never
+    answers), the bar is read after JOIN_WAIT, "paused", and again, live, once the subscription is made."""
     routing = router.get()
     original, release = routing.join, asyncio.Event()
 
@@ -147,16 +150,26 @@ async def test_a_slow_subscription_holds_no_handshake_and_loses_no_frame(
         if answered:
             await stack.enter_async_context(connected(bob))
         monkeypatch.setattr(routing, "join", slow_join)
+        ws = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
+        ws.scope["user"] = alice
         async with asyncio.timeout(router.JOIN_WAIT + 2):
-            async with connected(alice) as ws:
-                [status] = elements(ws.state, id="notification-status")  # type: ignore[attr-defined]
-                assert status.attrs["data-live"] == ("true" if answered else "false")
-                row = await database_sync_to_async(api.notify)(alice, "sent before the subscription")
-                release.set()
-                frame = await ws.receive_from(timeout=5)  # the bar read again: the item is in it, and live
-                assert row.pk in pks(frame)
-                [status] = elements(frame, id="notification-status")
-                assert status.attrs["data-live"] == "true"
+            ok, _ = await ws.connect()  # accepted without waiting for the subscription
+        assert ok
+        try:
+            if answered:
+                assert await ws.receive_nothing(timeout=router.JOIN_WAIT + 0.5)  # the bar waits for it
+            else:
+                [status] = elements(await ws.receive_from(timeout=2), id="notification-status")
+                assert status.attrs["data-live"] == "false"
+            row = await database_sync_to_async(api.notify)(alice, "sent before the subscription")
+            release.set()
+            frame = await ws.receive_from(timeout=5)  # the bar read (again): the item is in it, and live
+            assert row.pk in pks(frame)
+            [status] = elements(frame, id="notification-status")
+            assert status.attrs["data-live"] == "true"
+            assert await ws.receive_nothing(timeout=0.5)  # read once
+        finally:
+            await ws.disconnect()
 
 
 async def test_a_notify_to_many_users_reaches_each_of_their_sockets_with_their_own_frame(
@@ -195,3 +208,35 @@ async def test_frames_reach_a_socket_in_order_one_handler_at_a_time(alice: Any, 
         assert await ws.receive_nothing(timeout=0.3)
         release.set()
         assert frame_items(await ws.receive_from(timeout=5)) == {f"notification-{row.pk}"}
+
+
+async def test_a_burst_of_subscriptions_does_not_hold_the_process_own_probe(
+    alice: Any, pubsub_layer: str, settings: Any
+) -> None:
+    """Found by the rolling-restart bench: channels-redis's pub/sub layer sends a process's SUBSCRIBEs and
+    PUBLISHes under one lock, so the subscriptions of 2,500 sockets coming back from a restarted process held this
+    process's probe past its time-out: its bars said "paused", then every one re-read its state. Subscriptions
+    now wait their turn in the router (``LAYER_TURNS`` at a time), and the probe goes out among the first."""
+    settings.NOTIFICATIONS = {"LAYER_CHECK_INTERVAL": 1}
+    stop = asyncio.Event()
+
+    async def busy() -> None:  # a loop with other work to do: every handover of the layer's lock takes a turn
+        while not stop.is_set():
+            time.sleep(0.002)  # noqa: ASYNC251 (a turn of the loop that takes its time)
+            await asyncio.sleep(0)
+
+    async with connected(alice):
+        routing = router.get()
+        keys = [f"burst-{n}" for n in range(2000)]
+        routing.by_user.update({key: set() for key in keys})
+        hog = asyncio.create_task(busy())
+        joins = [asyncio.create_task(routing.join(key)) for key in keys]
+        try:
+            await asyncio.sleep(0)  # every subscription is on its way
+            assert await routing.probe() is True
+        finally:
+            stop.set()
+            await hog
+            assert all(await asyncio.gather(*joins))
+            for key in keys:
+                del routing.by_user[key]

@@ -229,10 +229,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
         self.shown: list[int] = []
         self.page_title = _page_title(self.scope)
         self.tab = _tab(self.scope)
-        # Subscribed before reading the state, so nothing committed in between is missed; a new-item frame for
-        # an item the state already holds is dropped in notification_push.
-        await self.router.add(self)
+        # Accepted at once; subscribed before reading the state, so nothing committed in between is missed (a
+        # new-item frame for an item the state already holds is dropped in notification_push).
         await self.accept()
+        await self.router.add(self)
         await self.send_state(_shown_version(self.scope))
 
     async def _leave(self) -> None:

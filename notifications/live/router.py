@@ -36,6 +36,21 @@ logger = logging.getLogger("notifications")
 JOIN_WAIT = 0.5
 #: Seconds a subscription may take before it counts as failed (the watchdog tries again).
 JOIN_TIMEOUT = 15.0
+#: Subscriptions and unsubscriptions of one process on their way to the layer at once (the rest wait their turn).
+LAYER_TURNS = 32
+#: Seconds one turn of the event loop may take before a probe that timed out says nothing about the layer (the
+#: process is slow, not the layer): a probe needs a few turns, so turns this long make it late.
+BUSY_TURN = 0.1
+
+
+async def _busy(deadline: float | None) -> bool:
+    """Whether the event loop is slow: the time-out at ``deadline`` (loop time) came more than ``BUSY_TURN`` late,
+    or one turn of the loop (every callback ready now) takes longer than that."""
+    loop = asyncio.get_running_loop()
+    late = loop.time() - deadline if deadline is not None else 0.0
+    start = loop.time()
+    await asyncio.sleep(0)
+    return max(late, loop.time() - start) > BUSY_TURN
 
 
 class Socket(Protocol):
@@ -63,7 +78,13 @@ class Router:
         self._probes: dict[int, asyncio.Future[None]] = {}
         self._wakes: dict[str, asyncio.TimerHandle] = {}  # per user: the refresh when a snooze ends
         self._joining: dict[str, asyncio.Task[None]] = {}  # per user: the subscription on its way
+        self._early: set[str] = set()  # users with a socket that read its bar before their subscription was made
+        # Subscriptions queue here, not on the layer: channels-redis's pub/sub layer sends every SUBSCRIBE,
+        # UNSUBSCRIBE and PUBLISH of a process under one lock, so a burst of thousands of them would hold this
+        # process's own publishes (a probe, a push) for seconds.
+        self._turns = asyncio.Semaphore(LAYER_TURNS)
         self._probed = 0
+        self._unsent = False  # a probe could not be sent since the last one that came back
         # Whether the layer has answered since the last probe was lost (or since the process opened it): a
         # subscription still on its way counts as live only then.
         self.answered = False
@@ -85,9 +106,11 @@ class Router:
 
     async def add(self, socket: Socket) -> None:
         """Hand ``socket`` its user's messages from now on, subscribing the process to the user's group if it is
-        not yet. Waits for that subscription ``JOIN_WAIT`` seconds at most: a handshake is never held up by a
-        busy or stuck layer. A subscription made later has the user's sockets re-read their bars (so nothing
-        sent meanwhile is missed); one that fails is tried again by the watchdog."""
+        not yet, and wait for that subscription, so the bar read next misses nothing. A layer that has answered
+        lately is busy, not stuck (a burst of handshakes queues thousands of subscriptions): the wait lasts
+        until the subscription is made or fails (``JOIN_TIMEOUT``), and the bar is read once. Otherwise it
+        lasts ``JOIN_WAIT`` seconds at most (a stuck layer holds no bar), and a subscription made later has the
+        user's sockets re-read their bars; one that fails is tried again by the watchdog."""
         key = str(socket.user.pk)
         self.by_user.setdefault(key, set()).add(socket)
         self.watchdog.add(socket)
@@ -96,13 +119,16 @@ class Router:
         joining = self._joining.get(key)
         if joining is None or joining.done():
             joining = self._joining[key] = asyncio.create_task(self._join_late(key), name="notifications-join")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(joining), JOIN_WAIT)
+        try:
+            await asyncio.wait_for(asyncio.shield(joining), JOIN_TIMEOUT + 1 if self.answered else JOIN_WAIT)
+        except TimeoutError:
+            if not joining.done():
+                self._early.add(key)  # this socket reads its bar before the subscription is made
 
     async def _join_late(self, key: str) -> None:
-        started = asyncio.get_running_loop().time()
-        if await self.join(key) and asyncio.get_running_loop().time() - started >= JOIN_WAIT:
+        if await self.join(key) and key in self._early:
             self.refresh([key])  # sockets that read their bars before the subscription read them again
+        self._early.discard(key)  # one that failed: the watchdog's retry has them read again
 
     async def discard(self, socket: Socket) -> None:
         """``socket`` has ended; the user's group is left with their last socket, the layer with the last one."""
@@ -115,6 +141,7 @@ class Router:
             return
         del self.by_user[key]
         self._joining.pop(key, None)
+        self._early.discard(key)
         self.failed.discard(key)
         timer = self._wakes.pop(key, None)
         if timer is not None:
@@ -196,7 +223,7 @@ class Router:
                 # Longer than a push may wait: a burst of handshakes (a restart's sockets coming back) queues
                 # thousands of SUBSCRIBEs on one connection, and a subscription that gave up too early would
                 # only be made again later.
-                async with asyncio.timeout(max(conf.get("PUSH_TIMEOUT"), JOIN_TIMEOUT)):
+                async with asyncio.timeout(max(conf.get("PUSH_TIMEOUT"), JOIN_TIMEOUT)), self._turns:
                     layer, channel = await self._open()
                     await layer.group_add(protocol.user_group(key), channel)
                 self.answered = True
@@ -223,23 +250,45 @@ class Router:
             await self._join_broadcast(self._layer(), self.channel)
         await self.retry()
 
-    async def probe(self) -> bool:
-        """Send a message to this process's channel and wait for it to come back."""
+    async def probe(self) -> bool | None:
+        """Send a message to this process's channel and wait for it to come back: True if it did, False if the
+        layer failed or did not answer in time, None if the process itself was too busy to tell (one turn of its
+        event loop took longer than ``BUSY_TURN``: a burst of handshakes).
+
+        A probe that went out but is late stays awaited: if it comes back after all, before a later one, it was
+        only late and nothing was lost with it (see :meth:`lost`)."""
         self._probed += 1
         number = self._probed
         arrived = self._probes[number] = asyncio.get_running_loop().create_future()
+        sent, deadline = False, asyncio.timeout(max(1.0, conf.get("LAYER_CHECK_INTERVAL")))
         try:
-            async with asyncio.timeout(max(1.0, conf.get("LAYER_CHECK_INTERVAL"))):
+            async with deadline:
                 layer, channel = await self._open()
                 await layer.send(channel, protocol.probe(number))
-                await arrived
-        except Exception:  # any failure of the layer (refused, reset, timed out) is "down"
+                sent = True
+                await asyncio.shield(arrived)
+        except Exception as error:  # any failure of the layer (refused, reset, timed out) is "down"
+            busy = isinstance(error, TimeoutError) and await _busy(deadline.when())
+            if not sent:
+                self._probes.pop(number, None)
+                self._unsent = self._unsent or not busy
+            if busy:
+                return None
             self.answered = False
             return False
-        finally:
-            self._probes.pop(number, None)
         self.answered = True
         return True
+
+    def lost(self) -> bool:
+        """Asked after a probe came back: whether a probe since the last one that came back could not be sent, or
+        went out and never came back while this later one did (a channel delivers in order): frames may have
+        been lost with it. Forgets them."""
+        lost = self._unsent or bool(self._probes)
+        for pending in self._probes.values():
+            pending.cancel()
+        self._probes.clear()
+        self._unsent = False
+        return lost
 
     def _layer(self) -> BaseChannelLayer:
         layer = get_channel_layer()
@@ -285,7 +334,7 @@ class Router:
                 return  # a socket of the user came back meanwhile, or the channel is gone and with it its groups
             self.subscribed.discard(key)
             try:
-                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")):
+                async with asyncio.timeout(conf.get("PUSH_TIMEOUT")), self._turns:
                     await self._layer().group_discard(protocol.user_group(key), channel)
             except Exception as error:  # the layer is down; its subscriptions went with it
                 logger.warning("Could not leave the group of user %s: %r", key, error)
@@ -331,7 +380,7 @@ class Router:
     def route(self, message: protocol.Message) -> None:
         """Hand ``message`` to the local sockets it is for."""
         if message["type"] == protocol.PROBE:
-            arrived = self._probes.get(message["n"])
+            arrived = self._probes.pop(message["n"], None)
             if arrived is not None and not arrived.done():
                 arrived.set_result(None)
         elif message["type"] == protocol.PUSHES:

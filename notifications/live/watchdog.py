@@ -132,13 +132,22 @@ class Watchdog:
     # The channel layer ------------------------------------------------------------------------------------
 
     async def _watch_layer(self) -> None:
-        """Probe the layer. One lost probe is not an outage yet (a process busy with a burst of handshakes
-        answers late), but frames may have been lost with it: when the next probe comes back every socket
-        re-reads its bar. Two lost in a row are: the bars say live updates are paused until probes come back."""
+        """Probe the layer. One lost probe is not an outage yet, but frames may have been lost with it: when the
+        next probe comes back every socket re-reads its bar. Two lost in a row are: the bars say live updates
+        are paused until probes come back.
+
+        A process busy with a burst of handshakes (a restart's sockets coming back) sees its probes back late.
+        A late probe that comes back lost nothing, and a miss while the event loop itself is that busy says
+        nothing about the layer: neither has every bar read again (or said paused), which would only add a
+        read per socket to the burst."""
         misses = 0
         while self.router:
             await asyncio.sleep(conf.get("LAYER_CHECK_INTERVAL"))
-            if await self.router.probe():
+            answered = await self.router.probe()
+            if answered is None:  # the process was too busy to tell
+                continue
+            if answered:
+                lost = self.router.lost()
                 restarted = await self.router.restarted()
                 if not self.layer_up:
                     logger.warning("The channel layer is back: %d socket(s) re-read their bar.", len(self.router))
@@ -152,7 +161,7 @@ class Watchdog:
                     )
                     await self.router.rejoin()
                     self.router.refresh()
-                elif misses:
+                elif lost:
                     logger.warning(
                         "A probe of the channel layer was lost: %d socket(s) re-read their bar.", len(self.router)
                     )
