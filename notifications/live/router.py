@@ -108,7 +108,8 @@ class Router:
         """Hand ``socket`` its user's messages from now on, subscribing the process to the user's group if it is
         not yet, and wait for that subscription, so the bar read next misses nothing. A layer that has answered
         lately is busy, not stuck (a burst of handshakes queues thousands of subscriptions): the wait lasts
-        until the subscription is made or fails (``JOIN_TIMEOUT``), and the bar is read once. Otherwise it
+        until the subscription is made or fails (``JOIN_TIMEOUT``), and the bar is read once (a second read per
+        socket is what tipped a process into handshake time-outs in a restart of 5,000). Otherwise it
         lasts ``JOIN_WAIT`` seconds at most (a stuck layer holds no bar), and a subscription made later has the
         user's sockets re-read their bars; one that fails is tried again by the watchdog."""
         key = str(socket.user.pk)
