@@ -118,6 +118,28 @@ async def test_read_all_and_archive_over_the_socket(alice: Any, layer: Any) -> N
         assert badge(await ws.receive_from()) == 0
 
 
+async def test_a_state_whose_focus_cannot_be_read_goes_out_without_it_and_the_socket_stays(
+    alice: Any, layer: Any, monkeypatch: Any
+) -> None:
+    """Found by CI (a PostgreSQL restart under load): the state after "Mark all read" reads the acting tab's focus
+    from the database; with the database gone the error ended the socket (1011). Now the state goes out without
+    the focus, and the socket stays."""
+    from django.db import OperationalError
+
+    await anotify(alice, "newest")
+
+    def database_gone(*args: Any) -> str:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(consumers, "_focus_frame", database_gone)
+    async with connected(alice) as acting:
+        await acting.send_json_to({"action": "read_all"})
+        frame = await acting.receive_from()
+        assert badge(frame) == 0 and elements(frame, autofocus=None) == []
+        later = await anotify(alice, "later")
+        assert f"notification-{later.pk}" in ids(await acting.receive_from())
+
+
 async def test_the_tab_that_marks_all_read_gets_its_focus_back_and_no_other_tab_does(alice: Any, layer: Any) -> None:
     """Before: "Mark all read" vanished with the count and the keyboard focus fell to the page; now the frame
     that shows the change to the tab that asked moves its focus to the first item's Dismiss."""

@@ -269,7 +269,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # cha
                 focus = self.shown[0] if self.shown else 0
             self.refocus_until = 0.0
         if focus is not None and (focus == 0 or focus in self.shown):
-            html += await db.reading(_focus_frame)(self.user, focus, self.reader or site_reader())
+            try:
+                html += await db.reading(_focus_frame)(self.user, focus, self.reader or site_reader())
+            except DatabaseError as error:  # the database went away: the state goes out without the focus
+                logger.warning("Could not read the focus of a socket of user %s: %r", self.user.pk, error)
         await self.send(text_data=self._titled(html, count))
 
     def _titled(self, html: str, count: int | None) -> str:
